@@ -1,0 +1,61 @@
+"""The ``passkrl`` command line.
+
+Each sub-command lives in its own module and exposes ``main(argv: list[str]) -> int``; this file only
+dispatches, and imports a sub-command's module when it is used so that ``passkrl --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("passkrl.train.cli", "Pass@k Training of a tiny model on the maze task (the main job)"),
+    "eval": ("passkrl.report.eval_cmd", "pass@k / max@k / maj@k with 95% intervals from a JSONL of samples"),
+    "curves": ("passkrl.report.curves", "advantage, eta and w(p) curves of the estimators against accuracy"),
+    "data": ("passkrl.tasks.data_cmd", "write a task's data set as JSONL or Parquet"),
+    "report": ("passkrl.report.run_report", "redraw the plots of a training run directory"),
+}
+
+
+def _usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = ["usage: passkrl COMMAND [OPTIONS]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()]
+    lines += ["", "Run `passkrl COMMAND --help` for the options of a command."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        if not argv:
+            # `passkrl` alone runs the main job's help, not the job itself.
+            print(_usage())
+            return 0
+        print(_usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        from passkrl import __version__
+
+        print(f"passkrl {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"passkrl: unknown command {name!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    try:
+        return int(module.main(rest) or 0)
+    except KeyboardInterrupt:
+        print("passkrl: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as err:
+        # Bad input: one clear line, no traceback.
+        print(f"passkrl {name}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

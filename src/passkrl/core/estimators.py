@@ -1,0 +1,556 @@
+"""Advantage estimators for group-based RLVR: GRPO and its relatives, and every Pass@k estimator.
+
+One prompt has a group of ``n`` sampled responses with rewards ``r_1..r_n``. A *k-subset* ``S`` is a
+set of ``k`` distinct responses; its group reward is ``max_{i in S} r_i`` (for binary rewards: 1 if
+any response in ``S`` is correct). Pass@k Training (Chen et al., arXiv 2508.10751) rewards a response
+by the k-subsets it belongs to. Every estimator here has one signature::
+
+    fn(rewards: Tensor[P, N], *, k: int, mask: Tensor[P, N] | None = None,
+       generator: torch.Generator | int | None = None, **params) -> Tensor[P, N]
+
+``P`` prompts (groups), ``N`` responses per prompt (the widest group); ``mask`` marks the valid
+responses of ragged groups, and masked entries get advantage 0. Users call
+:func:`passkrl.estimators.compute`, which also accepts numpy arrays and returns the same kind.
+
+Notation in the comments: ``c`` correct responses in a group, ``q = C(n-c, k) / C(n, k)`` the chance
+that a random k-subset holds no correct response, ``mu = 1 - q`` (eq. 11), ``sigma = sqrt(mu q)``
+(eq. 12). Continuous rewards are sorted ascending, ``r_(0) <= ... <= r_(n-1)``, so that ``r_(j)`` is
+the maximum of exactly ``C(j, k-1)`` k-subsets (ties do not matter: the maximum *value* is the same).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from passkrl.core.combinatorics import log_comb, log_miss_table
+
+Estimator = Callable[..., torch.Tensor]
+
+
+@dataclass(frozen=True)
+class EstimatorInfo:
+    """What the registry knows about an estimator besides its function."""
+
+    name: str
+    params: type | None  # frozen dataclass of its parameters (None: takes none)
+    binary_only: bool  # rejects rewards outside {0, 1}
+    zero_sum: bool  # advantages sum to zero over every group (a tested property)
+    summary: str
+
+
+REGISTRY: dict[str, Estimator] = {}
+INFO: dict[str, EstimatorInfo] = {}
+
+
+def register(
+    name: str,
+    *,
+    params: type | None = None,
+    binary_only: bool = False,
+    zero_sum: bool = False,
+    summary: str = "",
+) -> Callable[[Estimator], Estimator]:
+    """Decorator: add an estimator to :data:`REGISTRY` under ``name``.
+
+    The function must accept ``(rewards, *, k, mask=None, generator=None, **params)`` with
+    ``rewards`` a float64 torch tensor ``[P, N]`` and return advantages of the same shape. When it is
+    called through :func:`passkrl.estimators.compute`, inputs are validated first (finite rewards,
+    ``1 <= k <= n`` per group, binary rewards where ``binary_only``) and ``params`` are checked
+    against the fields of the ``params`` dataclass.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"estimator name must be a non-empty string, got {name!r}")
+
+    def decorator(fn: Estimator) -> Estimator:
+        if name in REGISTRY:
+            raise ValueError(f"an estimator named {name!r} is already registered")
+        REGISTRY[name] = fn
+        doc = (fn.__doc__ or "").strip().splitlines()
+        INFO[name] = EstimatorInfo(name, params, binary_only, zero_sum, summary or (doc[0] if doc else ""))
+        return fn
+
+    return decorator
+
+
+# --------------------------------------------------------------------------------------------------
+# Input preparation shared by every estimator
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Validated rewards with their mask and group sizes (all on the rewards' device)."""
+
+    rewards: torch.Tensor  # [P, N] float64; masked entries set to 0
+    valid: torch.Tensor  # [P, N] bool
+    n: torch.Tensor  # [P] int64, valid responses per group
+    full: bool  # no entry is masked (lets estimators skip ragged bookkeeping)
+
+
+def prepare(rewards: torch.Tensor, mask: torch.Tensor | None, k: int, *, binary_only: bool = False) -> Groups:
+    """Check shapes, ``k`` and reward values; return float64 rewards with masked entries zeroed."""
+    if not isinstance(rewards, torch.Tensor):
+        rewards = torch.as_tensor(np.asarray(rewards))
+    if rewards.dim() != 2:
+        raise ValueError(
+            f"rewards must have shape [n_prompts, n_rollouts] (2 dimensions), got shape {tuple(rewards.shape)}"
+        )
+    n_prompts, n_rollouts = rewards.shape
+    if n_prompts == 0 or n_rollouts == 0:
+        raise ValueError(f"rewards is empty: shape {tuple(rewards.shape)}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ValueError(f"k must be an integer, got {k!r}")
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got k={k}")
+    rewards64 = rewards.to(torch.float64)
+    if mask is None:
+        valid = torch.ones_like(rewards64, dtype=torch.bool)
+        n = torch.full((n_prompts,), n_rollouts, dtype=torch.int64, device=rewards.device)
+        full = True
+    else:
+        if not isinstance(mask, torch.Tensor):
+            mask = torch.as_tensor(np.asarray(mask))
+        if tuple(mask.shape) != tuple(rewards.shape):
+            raise ValueError(f"mask has shape {tuple(mask.shape)} but rewards have shape {tuple(rewards.shape)}")
+        valid = mask.to(device=rewards.device, dtype=torch.bool)
+        n = valid.sum(dim=1)
+        full = bool(valid.all())
+        if not full:
+            rewards64 = torch.where(valid, rewards64, torch.zeros_like(rewards64))
+    if k > n_rollouts or (not full and bool((n < k).any())):
+        group = int(torch.nonzero(n < k)[0, 0])
+        raise ValueError(
+            f"k={k} is larger than the group size n={int(n[group])} of group {group}: "
+            "every group needs at least k valid responses"
+        )
+    finite = torch.isfinite(rewards64)
+    if not bool(finite.all()):
+        p, i = (int(v) for v in torch.nonzero(~finite)[0])
+        raise ValueError(f"rewards must be finite; rewards[{p}, {i}] = {rewards64[p, i].item()}")
+    if binary_only:
+        non_binary = (rewards64 != 0) & (rewards64 != 1)
+        if bool(non_binary.any()):
+            p, i = (int(v) for v in torch.nonzero(non_binary)[0])
+            raise ValueError(
+                f"this estimator needs binary rewards in {{0, 1}}; rewards[{p}, {i}] = {rewards64[p, i].item()}"
+            )
+    return Groups(rewards64, valid, n, full)
+
+
+def _as_generator(generator: torch.Generator | int | None, device: torch.device) -> torch.Generator | None:
+    if generator is None or isinstance(generator, torch.Generator):
+        return generator
+    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
+        g = torch.Generator(device=device)
+        g.manual_seed(int(generator))
+        return g
+    raise ValueError(f"generator must be a torch.Generator, an int seed or None, got {type(generator).__name__}")
+
+
+def _group_mean(g: Groups) -> torch.Tensor:
+    return g.rewards.sum(dim=1) / g.n  # [P]
+
+
+def _degenerate(g: Groups) -> torch.Tensor:
+    """Groups whose valid rewards are all equal (exact test, no epsilon): ``[P]`` bool."""
+    if g.full:
+        return g.rewards.amax(dim=1) == g.rewards.amin(dim=1)
+    hi = torch.where(g.valid, g.rewards, torch.full_like(g.rewards, -math.inf)).amax(dim=1)
+    lo = torch.where(g.valid, g.rewards, torch.full_like(g.rewards, math.inf)).amin(dim=1)
+    return hi == lo
+
+
+def _standardise(g: Groups) -> torch.Tensor:
+    """``(r - mean) / std`` per group with the population std; all-equal groups give zeros."""
+    centred = (g.rewards - _group_mean(g)[:, None]) * g.valid  # [P, N]
+    std = torch.sqrt((centred * centred).sum(dim=1) / g.n)  # [P]
+    degenerate = _degenerate(g)
+    safe_std = torch.where(degenerate, torch.ones_like(std), std)
+    return torch.where(degenerate[:, None], torch.zeros_like(centred), centred / safe_std[:, None])
+
+
+# --------------------------------------------------------------------------------------------------
+# Pass@1 baselines
+# --------------------------------------------------------------------------------------------------
+
+
+@register("grpo", zero_sum=True, summary="GRPO: (r - mean) / std, population std; all-equal groups get 0")
+def grpo(rewards, *, k: int = 1, mask=None, generator=None) -> torch.Tensor:
+    """GRPO (arXiv 2402.03300): ``A_i = (r_i - mean r) / std r``; ``k`` is ignored.
+
+    The std is the population std (the ``1/N`` inside eq. 2 of arXiv 2508.10751 is a typo; eq. 12
+    uses the population std). A group with all-equal rewards gets zeros, not a division by an epsilon.
+    """
+    return _standardise(prepare(rewards, mask, 1))
+
+
+@register("dr_grpo", zero_sum=True, summary="Dr. GRPO: r - mean (no std)")
+def dr_grpo(rewards, *, k: int = 1, mask=None, generator=None) -> torch.Tensor:
+    """Dr. GRPO (arXiv 2503.20783): ``A_i = r_i - mean r``; ``k`` is ignored."""
+    g = prepare(rewards, mask, 1)
+    return (g.rewards - _group_mean(g)[:, None]) * g.valid
+
+
+@register("rloo", zero_sum=True, summary="RLOO: r_i - mean of the other responses")
+def rloo(rewards, *, k: int = 1, mask=None, generator=None) -> torch.Tensor:
+    """REINFORCE leave-one-out (arXiv 2402.14740): ``A_i = r_i - mean_{j != i} r_j``.
+
+    Equals ``n/(n-1) (r_i - mean r)``. A group of one response has no baseline and gets 0.
+    """
+    g = prepare(rewards, mask, 1)
+    n = g.n.to(torch.float64)
+    scale = torch.where(g.n > 1, n / (n - 1).clamp(min=1), torch.zeros_like(n))
+    return (g.rewards - _group_mean(g)[:, None]) * scale[:, None] * g.valid
+
+
+# --------------------------------------------------------------------------------------------------
+# Pass@k Training, arXiv 2508.10751 §2.2-2.4
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnalyticParams:
+    form: Literal["auto", "binary", "continuous"] = "auto"
+    """``binary``: closed form of eqs. 11-15 (rewards must be 0/1); ``continuous``: the exact max@k
+    form for real rewards; ``auto``: binary when every reward is 0 or 1."""
+
+
+@register(
+    "passk_analytic",
+    params=AnalyticParams,
+    zero_sum=True,
+    summary="Pass@k Training, analytic: exact mean over all k-subsets (eqs. 11-15; max@k for real rewards)",
+)
+def passk_analytic(rewards, *, k: int, mask=None, generator=None, form: str = "auto") -> torch.Tensor:
+    """``A_i = mean_{S containing i} (max(S) - mu) / sigma`` over all ``C(n, k)`` k-subsets.
+
+    ``mu`` and ``sigma`` are the mean and population std of ``max(S)`` over all k-subsets.
+    Binary rewards use the closed form of arXiv 2508.10751 eqs. 11-15, simplified:
+    ``A_pos = (1-mu)/sigma = sqrt(q / (1-q))`` and ``A_neg = -(c / (n-c)) A_pos`` (because
+    ``C(n-c-1, k-1)/C(n-1, k-1) = q n/(n-c)``), which makes the group sum ``c A_pos + (n-c) A_neg = 0``
+    exact. Real-valued rewards use the rank form (see :func:`_analytic_continuous`). ``k = 1`` is GRPO.
+    """
+    if form not in ("auto", "binary", "continuous"):
+        raise ValueError(f"form must be 'auto', 'binary' or 'continuous', got {form!r}")
+    g = prepare(rewards, mask, k, binary_only=form == "binary")
+    if form == "auto":
+        is_binary = bool(((g.rewards == 0) | (g.rewards == 1)).all())
+        form = "binary" if is_binary else "continuous"
+    if form == "binary":
+        return _analytic_binary(g, k)
+    return _analytic_continuous(g, k)
+
+
+@functools.lru_cache(maxsize=256)
+def _log_miss(n: int, k: int) -> torch.Tensor:
+    return torch.from_numpy(log_miss_table(n, k))
+
+
+def _log_q(g: Groups, k: int, c: torch.Tensor) -> torch.Tensor:
+    """``log q = log C(n-c, k) / C(n, k)`` per group, exact to rounding (one table per group size)."""
+    if g.full:
+        n_rollouts = g.rewards.shape[1]
+        return _log_miss(n_rollouts, k).to(g.rewards.device)[c]
+    log_q = torch.empty(c.shape, dtype=torch.float64, device=c.device)
+    for n in torch.unique(g.n).tolist():
+        rows = g.n == n
+        log_q[rows] = _log_miss(int(n), k).to(c.device)[c[rows]]
+    return log_q
+
+
+def _analytic_binary(g: Groups, k: int) -> torch.Tensor:
+    c = g.rewards.sum(dim=1).round().to(torch.int64)  # [P] correct responses
+    log_q = _log_q(g, k, c)  # [P]
+    # Degenerate groups: c = 0 (q = 1) or n - c < k (q = 0): every k-subset has the same max.
+    degenerate = (log_q == 0) | torch.isneginf(log_q)
+    safe_log_q = torch.where(degenerate, torch.full_like(log_q, -1.0), log_q)
+    # A_pos = sqrt(q / (1 - q)) with 1 - q = -expm1(log q): full relative precision for q near 1 or 0.
+    a_pos = torch.exp(0.5 * (safe_log_q - torch.log(-torch.expm1(safe_log_q))))
+    n_wrong = (g.n - c).clamp(min=1).to(torch.float64)
+    a_neg = -(c.to(torch.float64) / n_wrong) * a_pos
+    a_pos = torch.where(degenerate, torch.zeros_like(a_pos), a_pos)
+    a_neg = torch.where(degenerate, torch.zeros_like(a_neg), a_neg)
+    out = torch.where(g.rewards == 1, a_pos[:, None], a_neg[:, None])
+    return out * g.valid
+
+
+@dataclass(frozen=True)
+class _Sorted:
+    """Rewards of each group sorted ascending, with the rank of every sorted slot in its group."""
+
+    values: torch.Tensor  # [P, N] sorted rewards; padding slots (rank < 0) hold 0
+    order: torch.Tensor  # [P, N] original column of each sorted slot
+    rank: torch.Tensor  # [P, N] float64 rank j in 0..n-1 of each slot (negative for padding)
+    n: torch.Tensor  # [P, 1] float64 group sizes
+
+
+def _sort_groups(g: Groups, values: torch.Tensor) -> _Sorted:
+    n_prompts, n_rollouts = values.shape
+    keyed = values if g.full else torch.where(g.valid, values, torch.full_like(values, -math.inf))
+    sorted_values, order = torch.sort(keyed, dim=1, stable=True)
+    n = g.n.to(torch.float64)[:, None]  # [P, 1]
+    slot = torch.arange(n_rollouts, dtype=torch.float64, device=values.device)[None, :]
+    rank = slot - (n_rollouts - n)  # padding sorts first, so valid slots are the last n
+    if not g.full:
+        sorted_values = torch.where(rank >= 0, sorted_values, torch.zeros_like(sorted_values))
+    return _Sorted(sorted_values, order, rank.expand(n_prompts, n_rollouts), n)
+
+
+def _unsort(s: _Sorted, sorted_out: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(sorted_out).scatter_(1, s.order, sorted_out)
+
+
+def _w(top_n, top_k, bottom_n, bottom_k) -> torch.Tensor:
+    """``C(top_n, top_k) / C(bottom_n, bottom_k)`` in log space (0 where the top is 0)."""
+    return torch.exp(log_comb(top_n, top_k) - log_comb(bottom_n, bottom_k))
+
+
+def _suffix_sum_exclusive(x: torch.Tensor) -> torch.Tensor:
+    """``out[:, j] = sum_{l > j} x[:, l]``."""
+    total = x.flip(1).cumsum(1).flip(1)
+    return total - x
+
+
+def _subset_mean_containing(s: _Sorted, k: int) -> torch.Tensor:
+    """``m_j = mean over k-subsets containing rank j of max(S)``, for every sorted slot ``[P, N]``.
+
+    A subset containing rank ``p`` either has ``p`` as its maximum (the other ``k-1`` from the ``p``
+    lower ranks: ``C(p, k-1)`` subsets) or its maximum is some ``j > p`` (the other ``k-2`` from the
+    ``j-1`` lower ranks except ``p``: ``C(j-1, k-2)``). Dividing by ``C(n-1, k-1)``:
+    ``m_p = r_p C(p, k-1)/C(n-1, k-1) + sum_{j>p} r_j C(j-1, k-2)/C(n-1, k-1)``.
+    """
+    j, n = s.rank, s.n
+    self_weight = _w(j, k - 1, n - 1, k - 1)
+    above_weight = _w(j - 1, k - 2, n - 1, k - 1) if k >= 2 else torch.zeros_like(j)
+    return s.values * self_weight + _suffix_sum_exclusive(s.values * above_weight)
+
+
+def _analytic_continuous(g: Groups, k: int) -> torch.Tensor:
+    """Exact ``passk_analytic`` for real rewards in O(n log n) per group.
+
+    ``mu = sum_j r_(j) C(j, k-1)/C(n, k)`` (the unbiased max@k of arXiv 2505.15201 eq. 12),
+    ``sigma^2 = sum_j C(j, k-1)/C(n, k) (r_(j) - mu)^2`` (two-pass, no cancellation) and
+    ``A = (m - mu)/sigma`` with ``m`` from :func:`_subset_mean_containing`. Rewards are shifted by the
+    group mean first (``A`` is shift-invariant) to keep the subtraction ``m - mu`` accurate.
+    """
+    shift = _group_mean(g)[:, None]
+    s = _sort_groups(g, (g.rewards - shift) * g.valid)
+    j, n = s.rank, s.n
+    weight_max = _w(j, k - 1, n, k)  # [P, N] share of k-subsets whose max is rank j
+    mu = (weight_max * s.values).sum(dim=1, keepdim=True)  # [P, 1]
+    sigma = torch.sqrt((weight_max * (s.values - mu) ** 2).sum(dim=1, keepdim=True))  # [P, 1]
+    # max(S) is constant iff the smallest possible max, r_(k-1), equals the largest, r_(n-1).
+    smallest_max = torch.where(j == k - 1, s.values, torch.zeros_like(s.values)).sum(dim=1, keepdim=True)
+    degenerate = smallest_max == s.values[:, -1:]
+    safe_sigma = torch.where(degenerate, torch.ones_like(sigma), sigma)
+    adv_sorted = (_subset_mean_containing(s, k) - mu) / safe_sigma
+    adv_sorted = torch.where(degenerate | (j < 0), torch.zeros_like(adv_sorted), adv_sorted)
+    return _unsort(s, adv_sorted)
+
+
+@dataclass(frozen=True)
+class FullParams:
+    pass
+
+
+@register(
+    "passk_full",
+    zero_sum=False,
+    summary="Pass@k Training, full sampling: disjoint groups of k, GRPO over group maxima (§2.2)",
+)
+def passk_full(rewards, *, k: int, mask=None, generator=None) -> torch.Tensor:
+    """Full sampling (arXiv 2508.10751 §2.2): shuffle, cut into ``floor(n/k)`` disjoint groups of ``k``.
+
+    Each group's reward is its maximum; the group rewards are GRPO-normalised across the groups of a
+    prompt and every member receives its group's advantage. When ``k`` does not divide ``n`` the
+    ``n mod k`` leftover responses get 0; with a single group (``n < 2k``) every advantage is 0.
+    Advantages sum to zero over the responses that were grouped.
+    """
+    g = prepare(rewards, mask, k)
+    n_prompts, n_rollouts = g.rewards.shape
+    gen = _as_generator(generator, g.rewards.device)
+    # A uniformly random order of the valid responses of each group; padding is ordered last.
+    keys = torch.rand(n_prompts, n_rollouts, generator=gen, dtype=torch.float64, device=g.rewards.device)
+    if not g.full:
+        keys = torch.where(g.valid, keys, torch.full_like(keys, 2.0))
+    order = keys.argsort(dim=1)  # [P, N]
+    shuffled = g.rewards.gather(1, order)
+    n_subsets = n_rollouts // k
+    n_grouped = (g.n // k) * k  # [P] responses that fall into a complete subset
+    slot = torch.arange(n_rollouts, device=g.rewards.device)
+    grouped = slot[None, :] < n_grouped[:, None]  # [P, N]
+    block = shuffled[:, : n_subsets * k].reshape(n_prompts, n_subsets, k)  # [P, G, k]
+    subset_max = block.amax(dim=2)  # [P, G]
+    subset_valid = torch.arange(n_subsets, device=g.rewards.device)[None, :] < (g.n // k)[:, None]
+    subset_adv = _standardise(
+        Groups(subset_max * subset_valid, subset_valid, (g.n // k).clamp(min=1), bool(subset_valid.all()))
+    )  # [P, G]
+    slot_adv = torch.zeros_like(shuffled)
+    slot_adv[:, : n_subsets * k] = subset_adv.repeat_interleave(k, dim=1)
+    slot_adv = slot_adv * grouped
+    return torch.zeros_like(slot_adv).scatter_(1, order, slot_adv)
+
+
+@dataclass(frozen=True)
+class BootstrapParams:
+    n_groups: int | None = None
+    """Number of random k-subsets drawn per prompt (default: the group width ``N``)."""
+    reduce: Literal["sum", "mean"] = "sum"
+    """``sum``: a response's advantage is the sum over the subsets containing it (eq. 6);
+    ``mean``: their average, which converges to ``passk_analytic`` as ``n_groups`` grows."""
+
+
+@register(
+    "passk_bootstrap",
+    params=BootstrapParams,
+    summary="Pass@k Training, bootstrap sampling: random k-subsets, GRPO over their maxima (eq. 6)",
+)
+def passk_bootstrap(
+    rewards, *, k: int, mask=None, generator=None, n_groups: int | None = None, reduce: str = "sum"
+) -> torch.Tensor:
+    """Bootstrap sampling (arXiv 2508.10751 §2.3, eq. 6).
+
+    Draw ``n_groups`` k-subsets uniformly at random (each subset has distinct members; subsets are
+    drawn independently), GRPO-normalise their maxima across the subsets of the prompt, and give each
+    response the **sum** of the normalised rewards of the subsets that contain it (``reduce="sum"``,
+    eq. 6) or their **mean** (``reduce="mean"``; a response in no subset gets 0). The sum form is on
+    average ``n_groups k / n`` times the mean form.
+    """
+    if reduce not in ("sum", "mean"):
+        raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}")
+    g = prepare(rewards, mask, k)
+    n_prompts, n_rollouts = g.rewards.shape
+    if n_groups is None:
+        n_groups = n_rollouts
+    if isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
+        raise ValueError(f"n_groups must be a positive integer, got {n_groups!r}")
+    gen = _as_generator(generator, g.rewards.device)
+    # The k largest of n i.i.d. uniform keys are a uniformly random k-subset.
+    keys = torch.rand(n_prompts, n_groups, n_rollouts, generator=gen, device=g.rewards.device)
+    if not g.full:
+        keys = torch.where(g.valid[:, None, :], keys, torch.full_like(keys, -1.0))
+    members = keys.topk(k, dim=2).indices  # [P, G, k]
+    subset_max = g.rewards.gather(1, members.reshape(n_prompts, -1)).reshape(n_prompts, n_groups, k).amax(dim=2)
+    subset_adv = _standardise(
+        Groups(subset_max, torch.ones_like(subset_max, dtype=torch.bool),
+               torch.full((n_prompts,), n_groups, device=g.rewards.device), True)
+    )  # [P, G]
+    flat_members = members.reshape(n_prompts, n_groups * k)
+    total = torch.zeros_like(g.rewards).scatter_add_(1, flat_members, subset_adv.repeat_interleave(k, dim=1))
+    if reduce == "sum":
+        return total
+    count = torch.zeros_like(g.rewards).scatter_add_(1, flat_members, torch.ones_like(flat_members, dtype=torch.float64))
+    return torch.where(count > 0, total / count.clamp(min=1), torch.zeros_like(total))
+
+
+# --------------------------------------------------------------------------------------------------
+# PKPO, Walder & Karkhanis, arXiv 2505.15201
+# --------------------------------------------------------------------------------------------------
+
+
+def _loo_maxk(s: _Sorted, kk: int) -> torch.Tensor:
+    """Unbiased max@kk of the *other* ``n-1`` responses, for every sorted slot ``[P, N]``.
+
+    Removing rank ``p`` leaves ranks ``j < p`` in place and moves ``j > p`` down by one, so
+    ``rho_kk(r_{-p}) = [sum_{j<p} r_j C(j, kk-1) + sum_{j>p} r_j C(j-1, kk-1)] / C(n-1, kk)``.
+    ``kk = 0`` gives 0 (the maximum of an empty set is taken as 0, as in the paper's code).
+    """
+    if kk == 0:
+        return torch.zeros_like(s.values)
+    j, n = s.rank, s.n
+    below = s.values * _w(j, kk - 1, n - 1, kk)
+    above = s.values * _w(j - 1, kk - 1, n - 1, kk)
+    below_exclusive = below.cumsum(1) - below
+    return below_exclusive + _suffix_sum_exclusive(above)
+
+
+def _pkpo_s(s: _Sorted, k: int) -> torch.Tensor:
+    """``s_i = (1/C(n,k)) sum_{S containing i} max(S) = (k/n) m_i`` (arXiv 2505.15201 eq. 19)."""
+    return (k / s.n) * _subset_mean_containing(s, k)
+
+
+@register("pkpo", summary="PKPO s_i: unbiased max@k gradient weights, no baseline (2505.15201 eq. 19)")
+def pkpo(rewards, *, k: int, mask=None, generator=None) -> torch.Tensor:
+    """PKPO weights ``s_i = (1/C(n,k)) sum_{S containing i} max(S)`` (arXiv 2505.15201, eq. 19).
+
+    ``sum_i s_i grad log pi(y_i)`` is an unbiased estimate of ``grad max@k``. Not centred: the weights
+    sum to ``k`` times the unbiased max@k. ``passk_analytic = ((n/k) s_i - mu) / sigma``.
+    """
+    g = prepare(rewards, mask, k)
+    s = _sort_groups(g, g.rewards)
+    return _unsort(s, torch.where(s.rank >= 0, _pkpo_s(s, k), torch.zeros_like(s.values)))
+
+
+@register("pkpo_loo", summary="PKPO with the leave-one-out baseline (2505.15201 eq. 29); needs k < n")
+def pkpo_loo(rewards, *, k: int, mask=None, generator=None) -> torch.Tensor:
+    """``s_i - (k/(n-1)) rho_k(r_{-i})``: PKPO with a leave-one-out baseline (arXiv 2505.15201 eq. 29).
+
+    The baseline ``(1/(n-1)) sum_{j != i} S(j, k, [n] \\ i)`` equals ``k/(n-1)`` times the unbiased
+    max@k of the other ``n-1`` rewards; it needs ``k <= n - 1`` (use ``pkpo_loo1`` when ``k = n``).
+    """
+    g = prepare(rewards, mask, k)
+    if bool((g.n <= k).any()):
+        group = int(torch.nonzero(g.n <= k)[0, 0])
+        raise ValueError(
+            f"pkpo_loo needs k < n, but group {group} has n={int(g.n[group])} and k={k}; use pkpo_loo1"
+        )
+    s = _sort_groups(g, g.rewards)
+    adv = _pkpo_s(s, k) - (k / (s.n - 1)) * _loo_maxk(s, k)
+    return _unsort(s, torch.where(s.rank >= 0, adv, torch.zeros_like(adv)))
+
+
+@register("pkpo_loo1", summary="PKPO with the k-1 leave-one-out baseline (2505.15201 eq. 33), lowest variance")
+def pkpo_loo1(rewards, *, k: int, mask=None, generator=None) -> torch.Tensor:
+    """``(1/C(n,k)) sum_{S containing i} [max(S) - max(S \\ {i})]`` (arXiv 2505.15201, eq. 33).
+
+    Equals ``s_i - (k/n) rho_{k-1}(r_{-i})``. For binary rewards: ``C(n-c, k-1)/C(n, k)`` for a correct
+    response (the share of subsets where it is the only correct one) and 0 for a wrong one. ``k = 1``
+    gives ``r_i / n`` (the maximum of the empty set is 0).
+    """
+    g = prepare(rewards, mask, k)
+    s = _sort_groups(g, g.rewards)
+    adv = _pkpo_s(s, k) - (k / s.n) * _loo_maxk(s, k - 1)
+    return _unsort(s, torch.where(s.rank >= 0, adv, torch.zeros_like(adv)))
+
+
+@register("grpo_passk_tang", summary="Tang et al. (verl's grpo_passk): only the best gets r_max - r_second")
+def grpo_passk_tang(rewards, *, k: int = 1, mask=None, generator=None) -> torch.Tensor:
+    """Tang et al., arXiv 2503.19595 (what verl calls ``grpo_passk``), kept for comparison.
+
+    Only the best response of a group gets ``r_max - r_second``; all others 0. With two or more correct
+    binary answers every advantage is 0. ``k`` is ignored; every group needs two responses.
+    """
+    g = prepare(rewards, mask, 1)
+    if bool((g.n < 2).any()):
+        group = int(torch.nonzero(g.n < 2)[0, 0])
+        raise ValueError(f"grpo_passk_tang needs at least 2 responses per group; group {group} has 1")
+    keyed = g.rewards if g.full else torch.where(g.valid, g.rewards, torch.full_like(g.rewards, -math.inf))
+    top2 = keyed.topk(2, dim=1)
+    gap = top2.values[:, 0] - top2.values[:, 1]  # [P]
+    out = torch.zeros_like(g.rewards)
+    return out.scatter_(1, top2.indices[:, :1], gap[:, None])
+
+
+def params_of(name: str) -> type | None:
+    return INFO[name].params
+
+
+def param_names(name: str) -> tuple[str, ...]:
+    cls = INFO[name].params
+    return tuple(f.name for f in dataclasses.fields(cls)) if cls is not None else ()
+
+
+def call(name: str, rewards: torch.Tensor, *, k: int, mask=None, generator=None, **params: Any) -> torch.Tensor:
+    """Look up ``name`` and call it (used by the shapers to nest estimators)."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown estimator {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name](rewards, k=k, mask=mask, generator=generator, **params)
