@@ -169,11 +169,18 @@ def _degenerate(g: Groups) -> torch.Tensor:
     return hi == lo
 
 
+def _centred(g: Groups, degenerate: torch.Tensor | None = None) -> torch.Tensor:
+    """``r - mean`` per group; exactly 0 in all-equal groups (where rounding of the mean would not be)."""
+    degenerate = _degenerate(g) if degenerate is None else degenerate
+    centred = (g.rewards - _group_mean(g)[:, None]) * g.valid  # [P, N]
+    return torch.where(degenerate[:, None], torch.zeros_like(centred), centred)
+
+
 def _standardise(g: Groups) -> torch.Tensor:
     """``(r - mean) / std`` per group with the population std; all-equal groups give zeros."""
-    centred = (g.rewards - _group_mean(g)[:, None]) * g.valid  # [P, N]
-    std = torch.sqrt((centred * centred).sum(dim=1) / g.n)  # [P]
     degenerate = _degenerate(g)
+    centred = _centred(g, degenerate)  # [P, N]
+    std = torch.sqrt((centred * centred).sum(dim=1) / g.n)  # [P]
     safe_std = torch.where(degenerate, torch.ones_like(std), std)
     return torch.where(degenerate[:, None], torch.zeros_like(centred), centred / safe_std[:, None])
 
@@ -196,8 +203,7 @@ def grpo(rewards, *, k: int = 1, mask=None, generator=None) -> torch.Tensor:
 @register("dr_grpo", zero_sum=True, summary="Dr. GRPO: r - mean (no std)")
 def dr_grpo(rewards, *, k: int = 1, mask=None, generator=None) -> torch.Tensor:
     """Dr. GRPO (arXiv 2503.20783): ``A_i = r_i - mean r``; ``k`` is ignored."""
-    g = prepare(rewards, mask, 1)
-    return (g.rewards - _group_mean(g)[:, None]) * g.valid
+    return _centred(prepare(rewards, mask, 1))
 
 
 @register("rloo", zero_sum=True, summary="RLOO: r_i - mean of the other responses")
@@ -209,7 +215,7 @@ def rloo(rewards, *, k: int = 1, mask=None, generator=None) -> torch.Tensor:
     g = prepare(rewards, mask, 1)
     n = g.n.to(torch.float64)
     scale = torch.where(g.n > 1, n / (n - 1).clamp(min=1), torch.zeros_like(n))
-    return (g.rewards - _group_mean(g)[:, None]) * scale[:, None] * g.valid
+    return _centred(g) * scale[:, None]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -357,14 +363,9 @@ def _analytic_continuous(g: Groups, k: int) -> torch.Tensor:
     return _unsort(s, adv_sorted)
 
 
-@dataclass(frozen=True)
-class FullParams:
-    pass
-
-
 @register(
     "passk_full",
-    zero_sum=False,
+    zero_sum=True,
     summary="Pass@k Training, full sampling: disjoint groups of k, GRPO over group maxima (§2.2)",
 )
 def passk_full(rewards, *, k: int, mask=None, generator=None) -> torch.Tensor:
