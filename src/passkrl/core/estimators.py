@@ -295,20 +295,23 @@ class _Sorted:
 
     values: torch.Tensor  # [P, N] sorted rewards; padding slots (rank < 0) hold 0
     order: torch.Tensor  # [P, N] original column of each sorted slot
-    rank: torch.Tensor  # [P, N] float64 rank j in 0..n-1 of each slot (negative for padding)
-    n: torch.Tensor  # [P, 1] float64 group sizes
+    rank: torch.Tensor  # [P, N] or [1, N] float64 rank j in 0..n-1 of each slot (negative for padding)
+    n: torch.Tensor  # [P, 1] or [1, 1] float64 group sizes
 
 
 def _sort_groups(g: Groups, values: torch.Tensor) -> _Sorted:
-    n_prompts, n_rollouts = values.shape
+    n_rollouts = values.shape[1]
     keyed = values if g.full else torch.where(g.valid, values, torch.full_like(values, -math.inf))
     sorted_values, order = torch.sort(keyed, dim=1, stable=True)
+    slot = torch.arange(n_rollouts, dtype=torch.float64, device=values.device)[None, :]  # [1, N]
+    if g.full:
+        # Every group has n = N: the rank weights are one row shared by all prompts (broadcast).
+        n = torch.full((1, 1), float(n_rollouts), dtype=torch.float64, device=values.device)
+        return _Sorted(sorted_values, order, slot, n)
     n = g.n.to(torch.float64)[:, None]  # [P, 1]
-    slot = torch.arange(n_rollouts, dtype=torch.float64, device=values.device)[None, :]
-    rank = slot - (n_rollouts - n)  # padding sorts first, so valid slots are the last n
-    if not g.full:
-        sorted_values = torch.where(rank >= 0, sorted_values, torch.zeros_like(sorted_values))
-    return _Sorted(sorted_values, order, rank.expand(n_prompts, n_rollouts), n)
+    rank = slot - (n_rollouts - n)  # [P, N]; padding sorts first, so valid slots are the last n
+    sorted_values = torch.where(rank >= 0, sorted_values, torch.zeros_like(sorted_values))
+    return _Sorted(sorted_values, order, rank, n)
 
 
 def _unsort(s: _Sorted, sorted_out: torch.Tensor) -> torch.Tensor:
