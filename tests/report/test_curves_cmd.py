@@ -1,0 +1,22 @@
+import json
+
+import pytest
+
+from passkrl.cli import main
+
+
+def test_curves_prints_table_and_writes_png_and_json(tmp_path, capsys):
+    png, data = tmp_path / "curves.png", tmp_path / "curves.json"
+    assert main(["curves", "--n", "16", "--k", "4", "--plot", str(png), "--json", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "eta argmax: pass@1 at accuracy 0.500, pass@4 at 0.250" in out
+    assert "pkpo_loo1" in out and "alpha_k" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    numbers = json.loads(data.read_text())
+    assert numbers["n"] == 16 and numbers["curves"]["grpo"]["a_pos"][0] is None
+    assert numbers["curves"]["pkpo"]["w_at"]["0.5"] == pytest.approx(4 * 0.5**3)
+
+
+def test_curves_rejects_bad_k(capsys):
+    assert main(["curves", "--n", "4", "--k", "5"]) == 2
+    assert "1 <= k <= n" in capsys.readouterr().err
