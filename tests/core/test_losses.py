@@ -9,7 +9,7 @@ def test_on_policy_gradient_is_advantage_weighted_logprob_gradient():
     mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]])
     adv = torch.tensor([1.0, -0.5, 2.0])
     loss, stats = dapo_policy_loss(logprobs, logprobs.detach(), adv, mask)
-    (grad,) = torch.autograd.grad(loss, logits)
+    (grad,) = torch.autograd.grad(loss, logits, retain_graph=True)
     reference = -(logprobs * adv[:, None] * mask).sum() / mask.sum()
     (grad_ref,) = torch.autograd.grad(reference, logits)
     torch.testing.assert_close(grad, grad_ref)
