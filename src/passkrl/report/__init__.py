@@ -1,0 +1,1 @@
+"""Reports: the ``passkrl eval`` and ``passkrl curves`` commands, plots and run reports."""
