@@ -1,0 +1,1 @@
+"""Policies: a tiny character-level transformer with KV-cache sampling."""

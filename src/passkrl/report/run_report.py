@@ -1,0 +1,105 @@
+"""Plots and tables of a training run directory (``passkrl report RUN_DIR``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import tyro
+
+from passkrl.io import pyplot, save_figure_atomic
+from passkrl.train.checkpoint import read_metrics
+
+
+def _pass_keys(record: dict[str, Any]) -> list[str]:
+    return sorted((key for key in record if key.startswith("pass@")), key=lambda key: int(key[5:]))
+
+
+def draw_run(run_dir: Path) -> list[Path]:
+    """Draw ``training.png`` and ``evaluation.png`` from ``metrics.jsonl``; returns their paths."""
+    records = read_metrics(Path(run_dir) / "metrics.jsonl")
+    if not records:
+        raise ValueError(f"{str(run_dir)!r} has no metrics.jsonl records to plot")
+    train = [r for r in records if r.get("kind") == "train"]
+    evals = [r for r in records if r.get("kind") == "eval"]
+    plt = pyplot()
+    paths = []
+    if train:
+        fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+        steps = [r["step"] for r in train]
+        axes[0].plot(steps, [r["reward"] for r in train], label="mean reward")
+        axes[0].plot(steps, [r["solved"] for r in train], "--", label="solved (pass@1 of rollouts)")
+        axes[0].set(xlabel="RL step", ylabel="training reward", title="training reward")
+        axes[0].legend(fontsize=8)
+        axes[1].plot(steps, [r["entropy"] for r in train])
+        axes[1].set(xlabel="RL step", ylabel="nats / token", title="rollout token entropy")
+        axes[2].plot(steps, [r["adv_abs_mean"] for r in train], label="mean |A|")
+        axes[2].plot(steps, [r["clip_fraction"] for r in train], label="clip fraction")
+        axes[2].set(xlabel="RL step", title="advantages and clipping")
+        axes[2].legend(fontsize=8)
+        fig.suptitle(f"{Path(run_dir).name}: training")
+        path = Path(run_dir) / "training.png"
+        save_figure_atomic(fig, path)
+        paths.append(path)
+    if evals:
+        fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+        steps = [r["step"] for r in evals]
+        keys = _pass_keys(evals[-1])
+        for key in keys:
+            axes[0].plot(steps, [r.get(key, float("nan")) for r in evals], marker="o", ms=3, label=key)
+        axes[0].set(xlabel="RL step (0 = after warm-up)", ylabel="held-out", title="test pass@k", ylim=(0, 1))
+        axes[0].legend(fontsize=7, ncol=2)
+        axes[1].plot(steps, [r["entropy"] for r in evals], marker="o", ms=3)
+        axes[1].set(xlabel="RL step", ylabel="nats / token", title="test token entropy (T=1.0, top-p 0.95)")
+        axes[2].plot(steps, [r["distinct_wrong"] for r in evals], marker="o", ms=3)
+        axes[2].set(xlabel="RL step", ylabel="per maze", title="distinct wrong answers (Fig. 7a)")
+        fig.suptitle(f"{Path(run_dir).name}: held-out evaluation ({evals[-1]['n_mazes']} mazes, "
+                     f"{evals[-1]['samples_per_maze']} samples each)")
+        path = Path(run_dir) / "evaluation.png"
+        save_figure_atomic(fig, path)
+        paths.append(path)
+        ks = [int(key[5:]) for key in keys]
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        for record, label in ((evals[0], f"step {evals[0]['step']} (after warm-up)"),
+                              (evals[-1], f"step {evals[-1]['step']}")):
+            ax.plot(ks, [record[f"pass@{k}"] for k in ks], marker="o", label=label)
+        ax.set_xscale("log", base=2)
+        ax.set(xlabel="k", ylabel="pass@k (held-out)", title="pass@k curve before and after RL", ylim=(0, 1))
+        ax.legend()
+        path = Path(run_dir) / "pass_at_k.png"
+        save_figure_atomic(fig, path)
+        paths.append(path)
+    return paths
+
+
+def format_before_after(summary: dict[str, Any]) -> str:
+    before, after = summary["before"], summary["after"]
+    keys = _pass_keys(after)
+    width = max(len(key) for key in keys) + 2
+    lines = [f"\nheld-out mazes ({after['n_mazes']}, {after['samples_per_maze']} samples each, T=1.0, top-p 0.95)",
+             f"{'':<22}" + "".join(f"{key:>{width + 2}}" for key in keys)]
+    for label, record in (("after warm-up", before), (f"after RL (step {after['step']})", after)):
+        lines.append(f"{label:<22}" + "".join(f"{record[key]:>{width + 2}.3f}" for key in keys))
+    return "\n".join(lines)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportConfig:
+    """Redraw the plots of a training run directory and print its before/after table."""
+
+    run_dir: tyro.conf.Positional[Path]
+    """A directory written by `passkrl train`."""
+
+
+def main(argv: list[str]) -> int:
+    cfg = tyro.cli(ReportConfig, args=argv, prog="passkrl report")
+    if not cfg.run_dir.is_dir():
+        raise FileNotFoundError(f"run directory {str(cfg.run_dir)!r} does not exist")
+    paths = draw_run(cfg.run_dir)
+    eval_path = cfg.run_dir / "eval.json"
+    if eval_path.exists():
+        print(format_before_after(json.loads(eval_path.read_text())))
+    print("plots: " + ", ".join(str(p) for p in paths))
+    return 0

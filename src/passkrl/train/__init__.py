@@ -1,0 +1,1 @@
+"""The embedded trainer (``passkrl train``); see :mod:`passkrl.train.trainer`."""

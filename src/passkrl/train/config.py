@@ -1,0 +1,201 @@
+"""The typed configuration of ``passkrl train``: every setting is a command-line option with help."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+
+def parse_int_list(text: str, field: str) -> tuple[int, ...]:
+    """``"7,9,11"`` -> ``(7, 9, 11)`` with an error naming the field and the value."""
+    try:
+        values = tuple(int(part) for part in str(text).split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"--{field.replace('_', '-')} must be comma-separated integers, got {text!r}") from None
+    if not values:
+        raise ValueError(f"--{field.replace('_', '-')} is empty")
+    return values
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Pass@k Training of a tiny transformer on the maze task (arXiv 2508.10751), on a CPU.
+
+    A supervised warm-up on shortest paths (cached and reused) gives a policy that sometimes succeeds;
+    then RL steps sample n_prompts x n_rollouts answers, score them with the maze verifier, compute
+    advantages with the chosen estimator and update with the DAPO token-level clipped loss.
+    """
+
+    # --- run directory
+    out: Path | None = None
+    """Run directory (default: runs/<time>-<estimator>-k<k>)."""
+    resume: Path | None = None
+    """Continue the run in this directory from its last checkpoint (its config.json wins)."""
+    smoke: bool = False
+    """A miniature run of the whole pipeline in well under a minute (for tests)."""
+    seed: int = 0
+    """Seed of everything random: data, initialisation, sampling."""
+    stop_after: int | None = None
+    """Stop with a checkpoint after this many RL steps of this invocation (continue with --resume)."""
+
+    # --- advantage estimation
+    estimator: str = "passk_analytic"
+    """Registered estimator or shaper (see `python -c "from passkrl import estimators; print(estimators.describe())"`)."""
+    k: int = 4
+    """The k of Pass@k Training."""
+    k_schedule: str | None = None
+    """Change k over training, e.g. '4@0,1@40' (P@k then P@1, §3.5); overrides --k."""
+    estimator_params: str = "{}"
+    """Extra estimator parameters as JSON, e.g. '{"reduce": "mean"}' or '{"passk": "pkpo_loo1"}'."""
+    reward_noise: float = 0.0
+    """Flip each binary reward with this probability (the noisy-reward baseline, §3.1)."""
+    partial_credit: bool = False
+    """Continuous maze rewards (progress towards E) instead of 0/1."""
+
+    # --- task
+    train_sizes: str = "7,9"
+    """Maze sizes (odd) used for training."""
+    test_sizes: str = "7,9,11"
+    """Maze sizes of the held-out test set (sizes not in training test generalisation)."""
+    n_train_mazes: int = 3000
+    """Distinct training mazes."""
+    n_test_mazes: int = 16
+    """Held-out test mazes per test size (deduplicated against training)."""
+
+    # --- model
+    d_model: int = 128
+    """Width of the tiny transformer."""
+    n_layers: int = 4
+    """Transformer blocks."""
+    n_heads: int = 4
+    """Attention heads."""
+
+    # --- supervised warm-up
+    warmup_steps: int = 500
+    """Supervised steps on shortest paths before RL (cached by settings)."""
+    warmup_batch_size: int = 64
+    """Mazes per supervised step."""
+    warmup_lr: float = 2e-3
+    """Peak learning rate of the warm-up (cosine decay)."""
+
+    # --- RL
+    rl_steps: int = 60
+    """RL steps."""
+    n_prompts: int = 16
+    """Prompts (mazes) per RL step."""
+    n_rollouts: int = 8
+    """Sampled answers per prompt (the group size n)."""
+    mini_batches: int = 2
+    """Optimiser steps per RL batch (the paper: 128 prompts in mini-batches of 32 -> 4)."""
+    lr: float = 2e-4
+    """RL learning rate (AdamW, constant after a linear warm-up)."""
+    lr_warmup_steps: int = 5
+    """Linear learning-rate warm-up of the RL phase, in optimiser steps."""
+    clip_low: float = 0.2
+    """DAPO lower clip range."""
+    clip_high: float = 0.28
+    """DAPO upper clip range (clip-higher)."""
+    entropy_coef: float = 0.0
+    """Entropy bonus coefficient (the entropy-regularisation baseline, §3.1)."""
+    grad_clip: float = 1.0
+    """Gradient-norm clipping."""
+    temperature: float = 1.0
+    """Sampling temperature of the rollouts."""
+
+    # --- evaluation and checkpoints
+    eval_every: int = 20
+    """Evaluate on the held-out mazes every this many RL steps (and after the warm-up and at the end)."""
+    eval_samples: int = 16
+    """Samples per test maze: pass@1..pass@eval_samples are reported."""
+    eval_temperature: float = 1.0
+    """Evaluation temperature (the paper: 1.0)."""
+    eval_top_p: float = 0.95
+    """Evaluation nucleus (the paper: 0.95)."""
+    checkpoint_every: int = 5
+    """Save a checkpoint every this many RL steps (and on Ctrl-C and at the end)."""
+    threads: int = 0
+    """Torch CPU threads (0: all cores)."""
+    progress: bool = True
+    """Show progress bars."""
+
+    def validate(self) -> None:
+        from passkrl import estimators
+        from passkrl.core.shaping import KSchedule
+
+        if self.estimator not in estimators.REGISTRY:
+            raise ValueError(f"unknown --estimator {self.estimator!r}; known: {', '.join(estimators.names())}")
+        params = self.params()
+        schedule = KSchedule.parse(self.k_schedule) if self.k_schedule else KSchedule.parse(str(self.k))
+        if schedule.max_k > self.n_rollouts:
+            raise ValueError(f"k={schedule.max_k} is larger than --n-rollouts {self.n_rollouts}")
+        for name in ("train_sizes", "test_sizes"):
+            for size in parse_int_list(getattr(self, name), name):
+                if size < 5 or size % 2 == 0:
+                    raise ValueError(f"--{name.replace('_', '-')}: maze sizes must be odd and >= 5, got {size}")
+        positive = ("n_train_mazes", "n_test_mazes", "d_model", "n_layers", "n_heads", "warmup_batch_size",
+                    "n_prompts", "n_rollouts", "mini_batches", "eval_every", "eval_samples", "checkpoint_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        for name in ("warmup_steps", "rl_steps", "lr_warmup_steps", "threads"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        if self.n_prompts % self.mini_batches:
+            raise ValueError(f"--n-prompts {self.n_prompts} must be divisible by --mini-batches {self.mini_batches}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"--d-model {self.d_model} must be divisible by --n-heads {self.n_heads}")
+        if not 0 <= self.reward_noise <= 0.5:
+            raise ValueError(f"--reward-noise must be in [0, 0.5], got {self.reward_noise}")
+        if not 0 < self.eval_top_p <= 1:
+            raise ValueError(f"--eval-top-p must be in (0, 1], got {self.eval_top_p}")
+        if self.estimator == "adaptive_entropy" and "entropy" in params:
+            raise ValueError("adaptive_entropy takes its entropies from the rollouts; do not pass 'entropy'")
+        if self.partial_credit and estimators.INFO[self.estimator].binary_only:
+            raise ValueError(f"--estimator {self.estimator} needs binary rewards; drop --partial-credit")
+
+    def params(self) -> dict[str, Any]:
+        try:
+            params = json.loads(self.estimator_params)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"--estimator-params is not valid JSON ({err.msg}): {self.estimator_params!r}") from None
+        if not isinstance(params, dict):
+            raise ValueError(f"--estimator-params must be a JSON object, got {self.estimator_params!r}")
+        return params
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"config has unknown field(s): {', '.join(unknown)}")
+        values = dict(data)
+        for name in ("out", "resume"):
+            if values.get(name) is not None:
+                values[name] = Path(values[name])
+        return cls(**values)
+
+
+SMOKE_OVERRIDES: dict[str, Any] = dict(
+    train_sizes="5,7", test_sizes="5,7,9", n_train_mazes=200, n_test_mazes=3,
+    d_model=32, n_layers=1, n_heads=2,
+    warmup_steps=40, warmup_batch_size=32, rl_steps=4, n_prompts=4, n_rollouts=4, mini_batches=2,
+    eval_every=2, eval_samples=4, checkpoint_every=1,
+)
+
+
+def resolve(cfg: TrainConfig) -> TrainConfig:
+    """Apply ``--smoke`` (only to settings left at their defaults) and validate."""
+    if cfg.smoke:
+        defaults = TrainConfig()
+        changes = {name: value for name, value in SMOKE_OVERRIDES.items() if getattr(cfg, name) == getattr(defaults, name)}
+        if cfg.k == defaults.k and cfg.k_schedule is None:
+            changes["k"] = 2
+        cfg = dataclasses.replace(cfg, **changes)
+    cfg.validate()
+    return cfg

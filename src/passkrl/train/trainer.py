@@ -1,0 +1,283 @@
+"""The embedded trainer: Pass@k Training of a tiny transformer on mazes, readable top to bottom.
+
+One RL step (arXiv 2508.10751 §2, Algorithm in appendix C):
+
+1. **rollout**   sample ``n_prompts`` mazes and ``n_rollouts`` answers each from the current policy;
+2. **reward**    score every answer with the maze verifier (1 iff the moves walk from S to E);
+3. **advantage** any registered estimator or shaper turns the ``[n_prompts, n_rollouts]`` rewards
+   into advantages (``passk_analytic`` by default: the exact mean over all k-subsets, eqs. 11-15);
+4. **update**    the DAPO token-level clipped surrogate (clip-higher 0.2 / 0.28, no KL), in
+   ``mini_batches`` optimiser steps per batch.
+
+Where this departs from the paper, and why:
+
+* The policy is a ~1M-parameter character-level transformer, not Qwen2.5-7B-Instruct, and it reads a
+  compact encoding of the maze (rows joined by ``/``) and answers with the bare move letters; the
+  verifier is the same walk as for the paper's ``<answer>`` prompt (``passkrl.tasks.maze``).
+* The paper starts RL from an instruct model; we start from a short supervised warm-up on shortest
+  paths (cached by its settings), stopped early so that the policy sometimes succeeds and sometimes
+  fails: the regime where the choice of advantage estimator matters.
+* Laptop scale: mazes of 7x7 and 9x9 for training (the paper: 9-15), 7-11 for testing (7-21),
+  16 prompts x 8 rollouts per step (128 x 32), learning rate 2e-4 (1e-6 for a 7B model).
+* Every random draw of step ``t`` comes from generators seeded by ``(seed, t)``, so a run resumed from
+  a checkpoint reproduces an uninterrupted run bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from passkrl import estimators
+from passkrl.core.losses import dapo_policy_loss
+from passkrl.core.shaping import KSchedule
+from passkrl.metrics import distinct_wrong_answers, pass_at_k
+from passkrl.train import checkpoint as ckpt
+from passkrl.train.config import TrainConfig, parse_int_list
+from passkrl.train.policy import MazePolicy, build_policy
+from passkrl.train.warmup import warm_up
+
+# ------------------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class MazeData:
+    train: list  # list[passkrl.tasks.maze.Maze]
+    test: list
+
+
+def make_data(cfg: TrainConfig) -> MazeData:
+    from passkrl.tasks import maze
+
+    train, test = maze.train_test_split(
+        train_sizes=parse_int_list(cfg.train_sizes, "train_sizes"),
+        test_sizes=parse_int_list(cfg.test_sizes, "test_sizes"),
+        n_train=cfg.n_train_mazes,
+        n_test=cfg.n_test_mazes * len(parse_int_list(cfg.test_sizes, "test_sizes")),
+        seed=cfg.seed,
+    )
+    return MazeData(list(train), list(test))
+
+
+def step_generators(seed: int, step: int, purpose: int) -> tuple[torch.Generator, np.random.Generator]:
+    """Independent generators for one step and purpose (0 rollout, 1 eval, 2 estimator, 3 noise)."""
+    torch_gen = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step, purpose]).generate_state(1)[0]))
+    return torch_gen, np.random.default_rng([seed, step, purpose])
+
+
+# ------------------------------------------------------------------------------------- evaluation
+
+
+def evaluate(policy: MazePolicy, mazes: list, cfg: TrainConfig, step: int) -> dict[str, Any]:
+    """Unbiased pass@1..pass@N on held-out mazes at the paper's sampling settings (T=1.0, top-p 0.95)."""
+    gen, _ = step_generators(cfg.seed, step, 1)
+    n = cfg.eval_samples
+    correct_by_maze, entropies, wrong_distinct, sizes = [], [], [], []
+    for start in range(0, len(mazes), 32):
+        chunk = mazes[start : start + 32]
+        rollout = policy.sample(chunk, n, temperature=cfg.eval_temperature, top_p=cfg.eval_top_p, generator=gen)
+        rewards = policy.score(chunk, rollout.answers, partial=False).reshape(len(chunk), n)  # [M, n]
+        answers = np.array(rollout.answers, dtype=object).reshape(len(chunk), n)
+        correct_by_maze.extend(rewards.sum(axis=1).astype(int).tolist())
+        entropies.extend(rollout.mean_entropy.reshape(len(chunk), n).mean(axis=1).tolist())
+        wrong_distinct.extend(distinct_wrong_answers(answers.tolist(), (rewards == 1).tolist()))
+        sizes.extend(m.size for m in chunk)
+    correct = np.array(correct_by_maze)
+    ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= n]
+    if n not in ks:
+        ks.append(n)
+    result: dict[str, Any] = {"step": step, "n_mazes": len(mazes), "samples_per_maze": n}
+    for k in ks:
+        result[f"pass@{k}"] = float(np.mean(pass_at_k(n, correct, k)))
+    result["entropy"] = float(np.mean(entropies))
+    result["distinct_wrong"] = float(np.mean(wrong_distinct))
+    by_size = {}
+    for size in sorted(set(sizes)):
+        rows = np.array(sizes) == size
+        by_size[str(size)] = {f"pass@{k}": float(np.mean(pass_at_k(n, correct[rows], k))) for k in ks}
+    result["by_size"] = by_size
+    return result
+
+
+# ------------------------------------------------------------------------------------- one RL step
+
+
+def rl_step(policy: MazePolicy, optimizer: torch.optim.Optimizer, data: MazeData, cfg: TrainConfig,
+            schedule: KSchedule, step: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    k = schedule.k_at(step)
+    rollout_gen, rollout_rng = step_generators(cfg.seed, step, 0)
+
+    # 1. rollout: n_prompts mazes x n_rollouts answers
+    prompt_ids = rollout_rng.choice(len(data.train), size=cfg.n_prompts, replace=False)
+    mazes = [data.train[i] for i in prompt_ids]
+    policy.model.eval()
+    rollout = policy.sample(mazes, cfg.n_rollouts, temperature=cfg.temperature, top_p=1.0, generator=rollout_gen)
+    t_sample = time.perf_counter()
+
+    # 2. reward: the verifier, optionally with flipped rewards (the noise baseline of §3.1)
+    rewards_pn = policy.score(mazes, rollout.answers, partial=cfg.partial_credit).reshape(cfg.n_prompts, cfg.n_rollouts)
+    solved_pn = policy.score(mazes, rollout.answers, partial=False).reshape(cfg.n_prompts, cfg.n_rollouts)
+    if cfg.reward_noise > 0:
+        _, noise_rng = step_generators(cfg.seed, step, 3)
+        flip = noise_rng.random(rewards_pn.shape) < cfg.reward_noise
+        rewards_pn = np.where(flip, 1.0 - rewards_pn, rewards_pn)
+    t_score = time.perf_counter()
+
+    # 3. advantage: [P, N] -> [P, N] by the registered estimator
+    params = cfg.params()
+    if cfg.estimator == "adaptive_entropy":
+        params["entropy"] = rollout.mean_entropy.reshape(cfg.n_prompts, cfg.n_rollouts)
+    estimator_gen, _ = step_generators(cfg.seed, step, 2)
+    advantages_pn = estimators.compute(cfg.estimator, rewards_pn, k=k, generator=estimator_gen, **params)
+    t_adv = time.perf_counter()
+
+    # 4. update: DAPO token-level loss over the whole batch, in mini-batches of prompts
+    policy.model.train()
+    advantages_b = torch.as_tensor(advantages_pn.reshape(-1), dtype=torch.float32)
+    n_tokens_total = int(rollout.completion_mask.sum())
+    per_mini = cfg.n_prompts // cfg.mini_batches * cfg.n_rollouts
+    losses, clip_fracs, grad_norms = [], [], []
+    for mb in range(cfg.mini_batches):
+        rows = slice(mb * per_mini, (mb + 1) * per_mini)
+        logprobs, entropy = policy.token_logprobs(rollout, rows)
+        mask = rollout.completion_mask[rows]
+        loss, stats = dapo_policy_loss(
+            logprobs, rollout.old_logprobs[rows], advantages_b[rows], mask,
+            clip_low=cfg.clip_low, clip_high=cfg.clip_high, entropy_bt=entropy, entropy_coef=cfg.entropy_coef,
+            n_tokens=max(1, n_tokens_total // cfg.mini_batches),
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norms.append(float(torch.nn.utils.clip_grad_norm_(policy.model.parameters(), cfg.grad_clip)))
+        optimizer.step()
+        losses.append(loss.item())
+        clip_fracs.append(stats.clip_fraction)
+    t_update = time.perf_counter()
+
+    n_correct_p = solved_pn.sum(axis=1)
+    return {
+        "kind": "train",
+        "step": step + 1,
+        "k": k,
+        "reward": float(rewards_pn.mean()),
+        "solved": float(solved_pn.mean()),
+        f"train_pass@{k}": float(np.mean(pass_at_k(cfg.n_rollouts, n_correct_p.astype(int), k))),
+        "all_wrong": float(np.mean(n_correct_p == 0)),
+        "all_right": float(np.mean(n_correct_p == cfg.n_rollouts)),
+        "adv_abs_mean": float(np.abs(advantages_pn).mean()),
+        "eta": float(np.abs(advantages_pn).sum(axis=1).mean()),
+        "loss": float(np.mean(losses)),
+        "clip_fraction": float(np.mean(clip_fracs)),
+        "grad_norm": float(np.mean(grad_norms)),
+        "entropy": float(rollout.mean_entropy.mean()),
+        "completion_tokens": n_tokens_total,
+        "lr": optimizer.param_groups[0]["lr"],
+        "time_s": {
+            "sample": t_sample - started, "score": t_score - t_sample,
+            "advantage": t_adv - t_score, "update": t_update - t_adv,
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------- the run
+
+
+class Interrupted(Exception):
+    """Raised after Ctrl-C once a checkpoint has been written."""
+
+
+def lr_at(cfg: TrainConfig, optimizer_step: int) -> float:
+    if cfg.lr_warmup_steps and optimizer_step < cfg.lr_warmup_steps:
+        return cfg.lr * (optimizer_step + 1) / cfg.lr_warmup_steps
+    return cfg.lr
+
+
+def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
+    """Warm up (or load the cached warm-up), then RL with periodic evaluation and checkpoints."""
+    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+    schedule = KSchedule.parse(cfg.k_schedule) if cfg.k_schedule else KSchedule.parse(str(cfg.k))
+    data = make_data(cfg)
+    metrics_path = run_dir / "metrics.jsonl"
+
+    # Warm-up: supervised shortest paths, cached by its settings (identical for every estimator).
+    policy = build_policy(cfg)
+    optimizer = torch.optim.AdamW(policy.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    state = ckpt.load_latest(run_dir) if resume else None
+    if state is None:
+        warm_up(policy, data.train, cfg)
+        start_step = 0
+        ckpt.truncate_metrics(metrics_path, 0)
+        before = evaluate(policy, data.test, cfg, step=0)
+        append_metrics(metrics_path, {"kind": "eval", **before})
+        ckpt.save(run_dir, 0, policy.model, optimizer, {"before": before})
+    else:
+        policy.model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_step = state["step"]
+        before = state["extra"]["before"]
+        ckpt.truncate_metrics(metrics_path, start_step)
+
+    interrupted = {"flag": False}
+
+    def on_sigint(signum, frame):  # finish the current step, save, stop
+        interrupted["flag"] = True
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    latest_eval = before
+    try:
+        bar = progress(range(start_step, cfg.rl_steps), cfg, total=cfg.rl_steps, initial=start_step)
+        for step in bar:
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(cfg, step * cfg.mini_batches)
+            record = rl_step(policy, optimizer, data, cfg, schedule, step)
+            append_metrics(metrics_path, record)
+            done = step + 1
+            if done % cfg.eval_every == 0 or done == cfg.rl_steps:
+                latest_eval = evaluate(policy, data.test, cfg, step=done)
+                append_metrics(metrics_path, {"kind": "eval", **latest_eval})
+            if done % cfg.checkpoint_every == 0 or done == cfg.rl_steps or interrupted["flag"]:
+                ckpt.save(run_dir, done, policy.model, optimizer, {"before": before})
+            if hasattr(bar, "set_postfix"):
+                top = max(k for k in (1, 2, 4, 8, 16, 32, 64, 128) if f"pass@{k}" in latest_eval)
+                bar.set_postfix(reward=f"{record['reward']:.2f}", **{f"test_pass@{top}": f"{latest_eval[f'pass@{top}']:.2f}"})
+            if cfg.stop_after is not None and done - start_step >= cfg.stop_after and done < cfg.rl_steps:
+                ckpt.save(run_dir, done, policy.model, optimizer, {"before": before})
+                raise Interrupted(done)
+            if interrupted["flag"]:
+                raise Interrupted(done)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    after = latest_eval if latest_eval["step"] == cfg.rl_steps else evaluate(policy, data.test, cfg, step=cfg.rl_steps)
+    summary = {"before": before, "after": after, "estimator": cfg.estimator, "k": cfg.k, "k_schedule": cfg.k_schedule}
+    from passkrl.io import write_json_atomic
+
+    write_json_atomic(run_dir / "eval.json", summary)
+    return summary
+
+
+def append_metrics(path: Path, record: dict[str, Any]) -> None:
+    """One JSON line per record, flushed and fsynced: a crash loses at most the line being written."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, allow_nan=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def progress(iterable, cfg: TrainConfig, **kwargs) -> Iterator:
+    if not cfg.progress:
+        return iter(iterable)
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc="RL", unit="step", dynamic_ncols=True, **kwargs)

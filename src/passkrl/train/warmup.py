@@ -1,0 +1,76 @@
+"""Supervised warm-up on shortest paths, cached so that every run with the same settings reuses it.
+
+The paper starts RL from an instruct model that already solves some mazes. Our tiny model starts
+from random weights, so it first imitates BFS shortest paths for ``warmup_steps`` steps (cross-entropy
+on the answer tokens only, AdamW, cosine decay). The warm-up is stopped early on purpose: RL must
+start from a policy that sometimes succeeds and sometimes fails.
+
+The cache key is a hash of every setting that changes the warm-up (data, model, optimiser, seed);
+the cache lives in ``$PASSKRL_CACHE`` (default ``~/.cache/passkrl``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from passkrl.io import atomic_open
+from passkrl.train.config import TrainConfig
+
+WARMUP_FIELDS = ("seed", "train_sizes", "test_sizes", "n_train_mazes", "n_test_mazes", "d_model", "n_layers",
+                 "n_heads", "warmup_steps", "warmup_batch_size", "warmup_lr")
+CACHE_VERSION = 1
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("PASSKRL_CACHE") or Path.home() / ".cache" / "passkrl") / "warmup"
+
+
+def cache_key(cfg: TrainConfig) -> str:
+    settings = {name: getattr(cfg, name) for name in WARMUP_FIELDS}
+    settings["version"] = CACHE_VERSION
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def warm_up(policy, train_mazes: list, cfg: TrainConfig) -> bool:
+    """Load the cached warm-up for these settings or train it; returns True if it came from the cache."""
+    path = cache_dir() / f"{cache_key(cfg)}.pt"
+    if path.exists():
+        try:
+            policy.model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            print(f"warm-up: reusing cached weights {path}")
+            return True
+        except Exception as err:  # a damaged cache entry is rebuilt, never fatal
+            print(f"warm-up: ignoring unreadable cache entry {path} ({type(err).__name__})")
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng([cfg.seed, 10**6])
+    optimizer = torch.optim.AdamW(policy.model.parameters(), lr=cfg.warmup_lr, weight_decay=0.01)
+    policy.model.train()
+    steps = range(cfg.warmup_steps)
+    if cfg.progress and cfg.warmup_steps:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(steps, desc="warm-up (supervised)", unit="step", dynamic_ncols=True)
+    for step in steps:
+        # cosine decay from warmup_lr to 5% of it, after 20 steps of linear warm-up
+        scale = min(1.0, (step + 1) / 20) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.warmup_steps))))
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.warmup_lr * scale
+        batch = [train_mazes[i] for i in rng.choice(len(train_mazes), size=cfg.warmup_batch_size, replace=False)]
+        loss = policy.supervised_loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(policy.model.parameters(), 1.0)
+        optimizer.step()
+        if hasattr(steps, "set_postfix") and step % 10 == 0:
+            steps.set_postfix(loss=f"{loss.item():.3f}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "wb") as handle:
+        torch.save(policy.model.state_dict(), handle)
+    return False

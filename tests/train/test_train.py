@@ -1,0 +1,123 @@
+"""End to end: the --smoke pipeline, bit-identical resume (also after kill -9), clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from passkrl.cli import main
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    # One warm-up cache for the whole module: the smoke warm-up is trained once and reused.
+    cache = tmp_path_factory.getbasetemp() / "passkrl-cache"
+    monkeypatch.setenv("PASSKRL_CACHE", str(cache))
+    return cache
+
+
+def train_records(run_dir: Path) -> list[dict]:
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    for record in records:
+        record.pop("time_s", None)
+    return records
+
+
+def params(run_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / "checkpoint.pt", weights_only=False)["model"]
+
+
+def test_smoke_run_writes_the_whole_run_directory(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(["train", "--smoke", "--out", str(run_dir), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "after warm-up" in out and "after RL" in out and "plots:" in out
+    for name in ("config.json", "metrics.jsonl", "checkpoint.pt", "eval.json", "training.png", "evaluation.png",
+                 "pass_at_k.png"):
+        assert (run_dir / name).exists(), name
+    for png in run_dir.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["estimator"] == "passk_analytic" and config["smoke"] is True
+    records = train_records(run_dir)
+    train = [r for r in records if r["kind"] == "train"]
+    assert [r["step"] for r in train] == list(range(1, config["rl_steps"] + 1))
+    evals = json.loads((run_dir / "eval.json").read_text())
+    assert 0 <= evals["before"]["pass@1"] <= evals["before"]["pass@4"] <= 1
+    assert evals["after"]["step"] == config["rl_steps"]
+    # report redraws the plots
+    (run_dir / "training.png").unlink()
+    assert main(["report", str(run_dir)]) == 0
+    assert (run_dir / "training.png").exists()
+
+
+def test_resume_is_bit_identical(tmp_path):
+    straight, pieces = tmp_path / "straight", tmp_path / "pieces"
+    assert main(["train", "--smoke", "--out", str(straight), "--no-progress", "--estimator", "passk_bootstrap"]) == 0
+    assert main(["train", "--smoke", "--out", str(pieces), "--no-progress", "--estimator", "passk_bootstrap",
+                 "--stop-after", "1"]) == 130
+    assert main(["train", "--resume", str(pieces), "--no-progress", "--stop-after", "2"]) == 130
+    assert main(["train", "--resume", str(pieces), "--no-progress"]) == 0
+    a, b = params(straight), params(pieces)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert train_records(straight) == train_records(pieces)
+
+
+def test_resume_after_kill_9(tmp_path):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    args = ["--smoke", "--no-progress", "--rl-steps", "8"]
+    assert main(["train", *args, "--out", str(straight)]) == 0
+    env = dict(os.environ)
+    proc = subprocess.Popen([sys.executable, "-m", "passkrl.cli", "train", *args, "--out", str(killed)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    metrics = killed / "metrics.jsonl"
+    while time.time() < deadline:
+        if metrics.exists() and '"step": 3' in metrics.read_text():
+            break
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert main(["train", "--resume", str(killed), "--no-progress"]) == 0
+    for name, tensor in params(straight).items():
+        assert torch.equal(tensor, params(killed)[name]), name
+    assert train_records(straight) == train_records(killed)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--estimator", "nope"], "unknown --estimator 'nope'"),
+        (["--k", "9", "--n-rollouts", "8"], "k=9 is larger than --n-rollouts 8"),
+        (["--train-sizes", "8"], "maze sizes must be odd"),
+        (["--estimator-params", "{bad"], "not valid JSON"),
+        (["--out", "/proc/passkrl-cannot-write"], "is not writable"),
+    ],
+)
+def test_bad_settings_fail_before_any_work(argv, message, capsys):
+    assert main(["train", "--no-progress", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_resume_errors(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps({"smoke": True}))
+    (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert main(["train", "--resume", str(run_dir)]) == 2
+    assert "is unreadable" in capsys.readouterr().err
