@@ -74,7 +74,7 @@ class TrainConfig:
     """Attention heads."""
 
     # --- supervised warm-up
-    warmup_steps: int = 500
+    warmup_steps: int = 600
     """Supervised steps on shortest paths before RL (cached by settings)."""
     warmup_batch_size: int = 64
     """Mazes per supervised step."""
@@ -82,7 +82,7 @@ class TrainConfig:
     """Peak learning rate of the warm-up (cosine decay)."""
 
     # --- RL
-    rl_steps: int = 60
+    rl_steps: int = 80
     """RL steps."""
     n_prompts: int = 16
     """Prompts (mazes) per RL step."""
@@ -90,7 +90,7 @@ class TrainConfig:
     """Sampled answers per prompt (the group size n)."""
     mini_batches: int = 2
     """Optimiser steps per RL batch (the paper: 128 prompts in mini-batches of 32 -> 4)."""
-    lr: float = 2e-4
+    lr: float = 5e-5
     """RL learning rate (AdamW, constant after a linear warm-up)."""
     lr_warmup_steps: int = 5
     """Linear learning-rate warm-up of the RL phase, in optimiser steps."""

@@ -18,7 +18,7 @@ Where this departs from the paper, and why:
   paths (cached by its settings), stopped early so that the policy sometimes succeeds and sometimes
   fails: the regime where the choice of advantage estimator matters.
 * Laptop scale: mazes of 7x7 and 9x9 for training (the paper: 9-15), 7-11 for testing (7-21),
-  16 prompts x 8 rollouts per step (128 x 32), learning rate 2e-4 (1e-6 for a 7B model).
+  16 prompts x 8 rollouts per step (128 x 32), learning rate 5e-5 (1e-6 for a 7B model).
 * Every random draw of step ``t`` comes from generators seeded by ``(seed, t)``, so a run resumed from
   a checkpoint reproduces an uninterrupted run bit for bit.
 """
