@@ -30,10 +30,6 @@ def _usage() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        if not argv:
-            # `passkrl` alone runs the main job's help, not the job itself.
-            print(_usage())
-            return 0
         print(_usage())
         return 0
     if argv[0] in ("-V", "--version"):
