@@ -39,7 +39,7 @@ def draw_run(run_dir: Path) -> list[Path]:
         axes[2].plot(steps, [r["clip_fraction"] for r in train], label="clip fraction")
         axes[2].set(xlabel="RL step", title="advantages and clipping")
         axes[2].legend(fontsize=8)
-        fig.suptitle(f"{Path(run_dir).name}: training")
+        fig.suptitle(f"{Path(run_dir).name}: training", y=1.03)
         path = Path(run_dir) / "training.png"
         save_figure_atomic(fig, path)
         paths.append(path)
@@ -56,7 +56,7 @@ def draw_run(run_dir: Path) -> list[Path]:
         axes[2].plot(steps, [r["distinct_wrong"] for r in evals], marker="o", ms=3)
         axes[2].set(xlabel="RL step", ylabel="per maze", title="distinct wrong answers (Fig. 7a)")
         fig.suptitle(f"{Path(run_dir).name}: held-out evaluation ({evals[-1]['n_mazes']} mazes, "
-                     f"{evals[-1]['samples_per_maze']} samples each)")
+                     f"{evals[-1]['samples_per_maze']} samples each)", y=1.03)
         path = Path(run_dir) / "evaluation.png"
         save_figure_atomic(fig, path)
         paths.append(path)
