@@ -121,3 +121,27 @@ def test_resume_errors(tmp_path, capsys):
     (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
     assert main(["train", "--resume", str(run_dir)]) == 2
     assert "is unreadable" in capsys.readouterr().err
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resumes_identically(tmp_path):
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    args = ["--smoke", "--no-progress", "--rl-steps", "20"]
+    assert main(["train", *args, "--out", str(straight)]) == 0
+    proc = subprocess.Popen([sys.executable, "-m", "passkrl.cli", "train", *args, "--out", str(stopped)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    metrics = stopped / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if metrics.exists() and '"step": 2' in metrics.read_text():
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err  # 20 steps: the run cannot finish before Ctrl-C arrives
+    assert "--resume" in err
+    step = torch.load(stopped / "checkpoint.pt", weights_only=False)["step"]
+    assert 2 <= step < 20
+    assert main(["train", "--resume", str(stopped), "--no-progress"]) == 0
+    for name, tensor in params(straight).items():
+        assert torch.equal(tensor, params(stopped)[name]), name
+    assert train_records(straight) == train_records(stopped)
