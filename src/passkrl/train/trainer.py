@@ -42,6 +42,7 @@ import torch
 from passkrl import estimators
 from passkrl.core.losses import dapo_policy_loss
 from passkrl.core.shaping import KSchedule
+from passkrl.io import write_json_atomic
 from passkrl.metrics import distinct_wrong_answers, pass_at_k
 from passkrl.train import checkpoint as ckpt
 from passkrl.train.config import TrainConfig, parse_int_list
@@ -128,7 +129,7 @@ def rl_step(policy: MazePolicy, optimizer: torch.optim.Optimizer, data: MazeData
 
     # 2. reward: the verifier, optionally with flipped rewards (the noise baseline of §3.1)
     rewards_pn = policy.score(mazes, rollout.answers, partial=cfg.partial_credit).reshape(cfg.n_prompts, cfg.n_rollouts)
-    solved_pn = policy.score(mazes, rollout.answers, partial=False).reshape(cfg.n_prompts, cfg.n_rollouts)
+    solved_pn = (rewards_pn == 1.0).astype(np.float64)  # partial credit is 1 exactly when solved
     if cfg.reward_noise > 0:
         _, noise_rng = step_generators(cfg.seed, step, 3)
         flip = noise_rng.random(rewards_pn.shape) < cfg.reward_noise
@@ -261,8 +262,6 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
         signal.signal(signal.SIGINT, previous)
     after = latest_eval if latest_eval["step"] == cfg.rl_steps else evaluate(policy, data.test, cfg, step=cfg.rl_steps)
     summary = {"before": before, "after": after, "estimator": cfg.estimator, "k": cfg.k, "k_schedule": cfg.k_schedule}
-    from passkrl.io import write_json_atomic
-
     write_json_atomic(run_dir / "eval.json", summary)
     return summary
 
