@@ -8,7 +8,6 @@ of every deterministic estimator (see :mod:`passkrl.core.curves`).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 from typing import Annotated

@@ -25,9 +25,7 @@ Where this departs from the paper, and why:
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import os
 import signal
 import time
