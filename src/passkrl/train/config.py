@@ -66,6 +66,11 @@ class TrainConfig:
     """Held-out test mazes per test size (deduplicated against training)."""
 
     # --- model
+    model: Path | None = None
+    """A local Hugging Face causal-LM directory to train instead of the tiny model (pip install "passkrl[hf]");
+    it reads the paper's Fig. 14 prompt and answers in <answer> tags."""
+    max_new_tokens: int = 256
+    """Answer length limit for --model (the tiny model's limit follows from the maze sizes)."""
     d_model: int = 128
     """Width of the tiny transformer."""
     n_layers: int = 4
@@ -175,7 +180,7 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"config has unknown field(s): {', '.join(unknown)}")
         values = dict(data)
-        for name in ("out", "resume"):
+        for name in ("out", "resume", "model"):
             if values.get(name) is not None:
                 values[name] = Path(values[name])
         return cls(**values)

@@ -86,13 +86,88 @@ class MazePolicy:
         return -(logprobs * target).sum() / target.sum()
 
 
+class HFMazePolicy:
+    """The same four methods for a local Hugging Face causal LM, on the paper's Fig. 14 prompt.
+
+    Answers are free text scored by :func:`passkrl.tasks.maze.score` (the last ``<answer>`` block);
+    the warm-up imitates ``<answer> MOVES </answer>``. Sampling draws from the torch generator's
+    seed so that resumed runs repeat the same rollouts.
+    """
+
+    def __init__(self, model, tokenizer, max_new_tokens: int):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_new_tokens = max_new_tokens
+
+    def _encode(self, texts: list[str]) -> dict:
+        return self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+
+    @torch.no_grad()
+    def sample(self, mazes: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator) -> Rollout:
+        prompts = [maze_task.prompt(m) for m in mazes for _ in range(n)]
+        batch = self._encode(prompts)
+        torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
+        out = self.model.generate(**batch, do_sample=temperature > 0, temperature=max(temperature, 1e-5), top_p=top_p,
+                                  top_k=0, max_new_tokens=self.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
+                                  eos_token_id=self.tokenizer.eos_token_id)
+        t_prompt = batch["input_ids"].shape[1]
+        completion = out[:, t_prompt:]
+        eos = self.tokenizer.eos_token_id
+        # answer tokens up to and including the first EOS
+        is_eos = (completion == eos).long() if eos is not None else torch.zeros_like(completion)
+        completion_mask = ((is_eos.cumsum(1) - is_eos) == 0).long()
+        attention = torch.cat([batch["attention_mask"], completion_mask], dim=1)
+        rollout = Rollout(out, attention, completion_mask.float(), torch.zeros_like(completion, dtype=torch.float32),
+                          np.zeros(len(prompts)), [self.tokenizer.decode(row[m.bool()], skip_special_tokens=True)
+                                                   for row, m in zip(completion, completion_mask)])
+        logprobs, entropy = self.token_logprobs(rollout, slice(None))
+        rollout.old_logprobs = logprobs.detach()
+        n_tokens = completion_mask.sum(1).clamp(min=1)
+        rollout.mean_entropy = ((entropy.detach() * completion_mask).sum(1) / n_tokens).numpy()
+        return rollout
+
+    def token_logprobs(self, rollout: Rollout, rows: slice) -> tuple[torch.Tensor, torch.Tensor]:
+        sequences, attention = rollout.sequences[rows], rollout.attention_mask[rows]
+        t_new = rollout.completion_mask.shape[1]
+        positions = (attention.cumsum(1) - 1).clamp(min=0)
+        logits = self.model(input_ids=sequences, attention_mask=attention, position_ids=positions).logits.float()
+        logp = torch.log_softmax(logits[:, -t_new - 1 : -1], dim=-1)  # predicts the answer tokens
+        token_logp = logp.gather(-1, sequences[:, -t_new:, None]).squeeze(-1)
+        entropy = -(logp.exp() * logp).sum(-1)
+        keep = rollout.completion_mask[rows].bool()
+        return torch.where(keep, token_logp, 0.0), torch.where(keep, entropy, 0.0)
+
+    def score(self, mazes: list, answers: list[str], *, partial: bool) -> np.ndarray:
+        n = len(answers) // len(mazes)
+        return np.array([maze_task.score(mazes[i // n].grid, answer, partial=partial)
+                         for i, answer in enumerate(answers)], dtype=np.float64)
+
+    def supervised_loss(self, mazes: list) -> torch.Tensor:
+        prompts = self._encode([maze_task.prompt(m) for m in mazes])
+        eos = self.tokenizer.eos_token or ""
+        answers = self.tokenizer([f"<answer> {m.solution} </answer>{eos}" for m in mazes], return_tensors="pt",
+                                 padding=True, add_special_tokens=False)
+        answers_mask = answers["attention_mask"]
+        # right-pad answers after left-padded prompts; ignored positions get mask 0
+        ids = torch.cat([prompts["input_ids"], answers["input_ids"]], 1)
+        attention = torch.cat([prompts["attention_mask"], answers_mask], 1)
+        rollout = Rollout(ids, attention, answers_mask.float(), None, None, [])
+        logprobs, _ = self.token_logprobs(rollout, slice(None))
+        return -(logprobs * answers_mask).sum() / answers_mask.sum()
+
+
 def max_answer_tokens(sizes: tuple[int, ...]) -> int:
     # A shortest path in an s x s maze has at most (s*s)/2 moves; leave room for EOS and detours.
     return max(sizes) ** 2 // 2 + 2
 
 
-def build_policy(cfg: TrainConfig) -> MazePolicy:
+def build_policy(cfg: TrainConfig) -> MazePolicy | HFMazePolicy:
     torch.manual_seed(cfg.seed)
+    if cfg.model is not None:
+        from passkrl.models.hf import load_hf_causal_lm
+
+        model, tokenizer = load_hf_causal_lm(cfg.model)
+        return HFMazePolicy(model, tokenizer, cfg.max_new_tokens)
     tokenizer = CharTokenizer(maze_task.COMPACT_ALPHABET)
     sizes = parse_int_list(cfg.train_sizes, "train_sizes") + parse_int_list(cfg.test_sizes, "test_sizes")
     max_new = max_answer_tokens(sizes)

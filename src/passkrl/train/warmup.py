@@ -23,7 +23,7 @@ import torch
 from passkrl.io import atomic_open
 from passkrl.train.config import TrainConfig
 
-WARMUP_FIELDS = ("seed", "train_sizes", "test_sizes", "n_train_mazes", "n_test_mazes", "d_model", "n_layers",
+WARMUP_FIELDS = ("model", "max_new_tokens", "seed", "train_sizes", "test_sizes", "n_train_mazes", "n_test_mazes", "d_model", "n_layers",
                  "n_heads", "warmup_steps", "warmup_batch_size", "warmup_lr")
 CACHE_VERSION = 1
 
@@ -33,8 +33,10 @@ def cache_dir() -> Path:
 
 
 def cache_key(cfg: TrainConfig) -> str:
-    settings = {name: getattr(cfg, name) for name in WARMUP_FIELDS}
+    settings = {name: str(getattr(cfg, name)) for name in WARMUP_FIELDS}
     settings["version"] = CACHE_VERSION
+    if cfg.model is not None and Path(cfg.model).is_dir():  # a changed model directory is a new warm-up
+        settings["model_mtime"] = max((f.stat().st_mtime for f in Path(cfg.model).iterdir()), default=0.0)
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
