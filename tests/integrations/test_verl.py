@@ -1,0 +1,363 @@
+"""passkrl inside the real verl: its registry, its advantage dispatch, its config schema, its reward loader.
+
+Every check goes through verl's own code paths: ``verl.trainer.ppo.ray_trainer.compute_advantage``
+(the dispatch both of its PPO trainers call), ``compute_advantage_for_multi_trajectories`` (the v1
+trainer's entry), Hydra composition of verl's ``ppo_trainer`` config with the recipes' overrides
+followed by verl's ``validate_config``, and verl's custom-reward loader.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+import passkrl.integrations.verl as pv
+from passkrl import estimators
+from passkrl.core.estimators import param_names
+
+from verl import DataProto
+from verl.trainer.ppo import core_algos, ray_trainer
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPES = ROOT / "recipes" / "verl"
+SAMPLING = {"passk_bootstrap", "passk_full"}
+
+
+def _batch(group_sizes, *, seed=0, binary=True, response_len=7, dtype=torch.float32, shuffle=True):
+    """A verl batch: ragged groups with interleaved uids, scores on the last response token."""
+    rng = np.random.default_rng(seed)
+    uids = np.array([f"uid-{g}" for g, size in enumerate(group_sizes) for _ in range(size)], dtype=object)
+    if shuffle:
+        uids = uids[rng.permutation(len(uids))]
+    batch_size = len(uids)
+    scores = rng.integers(0, 2, batch_size).astype(float) if binary else rng.random(batch_size).round(3)
+    lengths = rng.integers(1, response_len + 1, batch_size)
+    mask = torch.zeros(batch_size, response_len, dtype=dtype)
+    rewards = torch.zeros(batch_size, response_len, dtype=dtype)
+    for row, length in enumerate(lengths):
+        mask[row, :length] = 1
+        rewards[row, length - 1] = scores[row]
+    old_log_probs = -torch.as_tensor(rng.random((batch_size, response_len)) * 3, dtype=dtype)
+    data = DataProto.from_dict(
+        tensors={"token_level_rewards": rewards, "response_mask": mask, "old_log_probs": old_log_probs},
+        non_tensors={"uid": uids},
+    )
+    return data
+
+
+def _expected(name, data, *, k, seed=None, **params):
+    """Independent reference: group by uid in first-appearance order, compute, broadcast over the mask."""
+    uids = list(data.non_tensor_batch["uid"])
+    order: dict[str, list[int]] = {}
+    for row, uid in enumerate(uids):
+        order.setdefault(uid, []).append(row)
+    scores = data.batch["token_level_rewards"].sum(-1).double()
+    width = max(len(rows) for rows in order.values())
+    rewards = torch.zeros(len(order), width, dtype=torch.float64)
+    valid = torch.zeros(len(order), width, dtype=torch.bool)
+    for g, rows in enumerate(order.values()):
+        rewards[g, : len(rows)] = scores[rows]
+        valid[g, : len(rows)] = True
+    if "entropy" in param_names(name):
+        mask = data.batch["response_mask"].double()
+        per_response = (-data.batch["old_log_probs"].double() * mask).sum(-1) / mask.sum(-1)
+        entropy = torch.zeros_like(rewards)
+        for g, rows in enumerate(order.values()):
+            entropy[g, : len(rows)] = per_response[rows]
+        params = {**params, "entropy": entropy}
+    mask_arg = None if bool(valid.all()) else valid
+    adv = estimators.compute(name, rewards, k=k, mask=mask_arg, generator=seed, **params)
+    per_row = torch.zeros(len(uids), dtype=torch.float64)
+    for g, rows in enumerate(order.values()):
+        per_row[rows] = adv[g, : len(rows)]
+    return per_row.unsqueeze(-1) * data.batch["response_mask"].double()
+
+
+def _dispatch(data, verl_name, **passk):
+    config = OmegaConf.create({"adv_estimator": verl_name, "norm_adv_by_std_in_grpo": True, "passk": passk})
+    out = ray_trainer.compute_advantage(data, adv_estimator=verl_name, config=config)
+    return out.batch["advantages"], out.batch["returns"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Registration and names
+# --------------------------------------------------------------------------------------------------
+
+
+def test_every_estimator_is_registered_under_a_name_verl_does_not_own():
+    verl_own = {member.value for member in core_algos.AdvantageEstimator}
+    assert set(pv.VERL_NAMES.values()) == set(estimators.names())
+    for vname, name in pv.VERL_NAMES.items():
+        assert vname not in verl_own, vname
+        assert core_algos.get_adv_estimator_fn(vname).__name__ == f"passkrl_{name}_for_verl"
+    # the documented table lists every name
+    table = (ROOT / "docs" / "verl.md").read_text()
+    for vname in pv.VERL_NAMES:
+        assert f"`{vname}`" in table, f"docs/verl.md does not list {vname}"
+
+
+def test_registration_is_idempotent_and_refuses_to_replace_a_foreign_estimator():
+    assert pv.register_with_verl() == pv.VERL_NAMES
+    core_algos.ADV_ESTIMATOR_REGISTRY.pop("passk_analytic")
+    try:
+        core_algos.register_adv_est("passk_analytic")(lambda **kw: None)
+        with pytest.raises(ValueError, match="already has an advantage estimator named 'passk_analytic'"):
+            pv.register_with_verl(["passk_analytic"])
+    finally:
+        core_algos.ADV_ESTIMATOR_REGISTRY.pop("passk_analytic")
+        pv.register_with_verl(["passk_analytic"])
+
+
+@pytest.mark.parametrize(
+    ("env", "code"),
+    [
+        # verl's plugin entry points: `import verl` alone registers passkrl
+        ({}, "import verl\nfrom verl.trainer.ppo import core_algos as c\n"),
+        # verl's external-module mechanism
+        (
+            {"VERL_USE_EXTERNAL_PLUGINS": "none", "VERL_USE_EXTERNAL_MODULES": "passkrl.integrations.verl"},
+            "import verl\nfrom verl.trainer.ppo import core_algos as c\n",
+        ),
+        # a plain import, with verl's plugin discovery switched off
+        (
+            {"VERL_USE_EXTERNAL_PLUGINS": "none"},
+            "from verl.trainer.ppo import core_algos as c\n"
+            "assert 'passk_analytic' not in c.ADV_ESTIMATOR_REGISTRY\n"
+            "import passkrl.integrations.verl\n",
+        ),
+    ],
+    ids=["entry-point", "external-modules", "plain-import"],
+)
+def test_registration_routes_in_a_fresh_interpreter(env, code):
+    code += "print(sorted(n for n in c.ADV_ESTIMATOR_REGISTRY if n.startswith(('passk', 'pkpo'))))\n"
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith("VERL_USE_EXTERNAL")} | env
+    result = subprocess.run([sys.executable, "-c", code], env=run_env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    listed = eval(result.stdout.strip().splitlines()[-1])  # noqa: S307 (our own printed list)
+    assert "passk_analytic" in listed and "passk_combination" in listed and "pkpo_loo1" in listed
+
+
+# --------------------------------------------------------------------------------------------------
+# verl's dispatch == passkrl.estimators.compute
+# --------------------------------------------------------------------------------------------------
+
+
+def _params_for(name):
+    return {"seed": 7} if name in SAMPLING else {}
+
+
+@pytest.mark.parametrize("vname", sorted(pv.VERL_NAMES))
+def test_dispatch_equals_core_on_ragged_interleaved_groups(vname):
+    name = pv.VERL_NAMES[vname]
+    k = 3
+    # pkpo_loo needs k < n in every group; the smallest group has 4 responses
+    data = _batch([5, 4, 8, 6, 8], seed=3)
+    advantages, returns = _dispatch(data, vname, k=k, **_params_for(name))
+    expected = _expected(name, data, k=k, seed=_params_for(name).get("seed"))
+    assert advantages.dtype == torch.float32
+    assert torch.equal(advantages, returns)
+    torch.testing.assert_close(advantages.double(), expected, rtol=1e-6, atol=1e-6)
+    # advantages live on response tokens only
+    assert bool((advantages[data.batch["response_mask"] == 0] == 0).all())
+
+
+def test_dispatch_keeps_float64_and_uses_continuous_rewards():
+    data = _batch([6, 6, 6], seed=5, binary=False, dtype=torch.float64)
+    advantages, _ = _dispatch(data, "passk_analytic", k=4)
+    assert advantages.dtype == torch.float64
+    torch.testing.assert_close(advantages, _expected("passk_analytic", data, k=4), rtol=1e-12, atol=1e-12)
+
+
+def test_estimator_parameters_come_from_algorithm_passk():
+    data = _batch([8, 8, 8, 8], seed=11)
+    advantages, _ = _dispatch(data, "passk_drop_easy", k=2, threshold=0.3, base="passk_analytic")
+    expected = _expected("drop_easy", data, k=2, threshold=0.3, base="passk_analytic")
+    torch.testing.assert_close(advantages.double(), expected, rtol=1e-6, atol=1e-6)
+    default, _ = _dispatch(data, "passk_drop_easy", k=2)
+    assert not torch.allclose(advantages, default)  # the threshold was really used
+
+
+def test_passkrl_pass1_baselines_agree_with_verl_own_estimators():
+    """Same grouping and broadcasting conventions as verl: RLOO and Dr. GRPO (no std) match exactly."""
+    data = _batch([5, 3, 8, 6], seed=2)
+    ours, _ = _dispatch(data, "passkrl_rloo")
+    theirs = ray_trainer.compute_advantage(
+        data, adv_estimator="rloo", config=OmegaConf.create({"norm_adv_by_std_in_grpo": True})
+    ).batch["advantages"]
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+    ours, _ = _dispatch(data, "passkrl_dr_grpo")
+    theirs = ray_trainer.compute_advantage(
+        data, adv_estimator="grpo", norm_adv_by_std_in_grpo=False, config=OmegaConf.create({})
+    ).batch["advantages"]
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_v1_trainer_entry_delegates_to_passkrl():
+    from verl.trainer.ppo.v1.utils import compute_advantage_for_multi_trajectories
+
+    data = _batch([4, 6, 5], seed=9)
+    keys = [f"{uid}_0_0" for uid in data.non_tensor_batch["uid"]]
+    config = OmegaConf.create({"passk": {"k": 2}})
+    out = compute_advantage_for_multi_trajectories(
+        data, batch_keys=keys, adv_estimator="passk_analytic", config=config
+    )
+    torch.testing.assert_close(
+        out.batch["advantages"].double(), _expected("passk_analytic", data, k=2), rtol=1e-6, atol=1e-6
+    )
+
+
+def test_entropy_route_feeds_adaptive_training_and_is_installed_on_verl_dispatch():
+    assert getattr(ray_trainer.compute_advantage, "_passkrl_entropy_route", False)
+    data = _batch([6, 6, 6, 6, 6, 6], seed=4)
+    advantages, _ = _dispatch(data, "passk_adaptive_entropy", k=2)
+    expected = _expected("adaptive_entropy", data, k=2)
+    torch.testing.assert_close(advantages.double(), expected, rtol=1e-6, atol=1e-6)
+    # the entropies decide which half of the prompts is trained for pass@1: flipping them changes it
+    flipped = data.batch["old_log_probs"].clone()
+    data.batch["old_log_probs"] = -3.0 - flipped
+    changed, _ = _dispatch(data, "passk_adaptive_entropy", k=2)
+    assert not torch.allclose(changed, advantages)
+    # called outside verl's dispatch there are no entropies: a clear error
+    fn = core_algos.get_adv_estimator_fn("passk_adaptive_entropy")
+    with pytest.raises(ValueError, match="needs per-response entropies"):
+        fn(
+            token_level_rewards=data.batch["token_level_rewards"],
+            response_mask=data.batch["response_mask"],
+            index=data.non_tensor_batch["uid"],
+            config=OmegaConf.create({"passk": {"k": 2}}),
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Errors at the first step, naming the setting to change
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("passk", "message"),
+    [
+        ({}, r"needs k: add \+algorithm.passk.k=K"),
+        ({"k": 0}, r"algorithm.passk.k must be an integer >= 1, got 0"),
+        ({"k": "eight"}, r"algorithm.passk.k must be an integer >= 1, got 'eight'"),
+        ({"k": 6}, r"has only 4 responses.*actor_rollout_ref.rollout.n to >= 6"),
+        ({"k": 2, "treshold": 0.5}, r"algorithm.passk.treshold is not a setting of algorithm.adv_estimator="),
+        ({"k": 2, "seed": 1.5}, r"algorithm.passk.seed must be an integer"),
+    ],
+)
+def test_bad_settings_fail_with_the_setting_to_change(passk, message):
+    data = _batch([6, 4, 6], seed=1)
+    with pytest.raises(ValueError, match=message):
+        _dispatch(data, "passk_analytic", **passk)
+
+
+def test_binary_only_estimator_on_continuous_rewards_names_the_estimator():
+    data = _batch([6, 6], seed=1, binary=False)
+    with pytest.raises(ValueError, match="algorithm.adv_estimator=passk_exceeding: .*binary rewards"):
+        _dispatch(data, "passk_exceeding", k=2)
+
+
+def test_missing_uid_is_a_clear_error():
+    fn = core_algos.get_adv_estimator_fn("passk_analytic")
+    data = _batch([4], seed=0)
+    with pytest.raises(ValueError, match="uid"):
+        fn(
+            token_level_rewards=data.batch["token_level_rewards"],
+            response_mask=data.batch["response_mask"],
+            config=OmegaConf.create({"passk": {"k": 2}}),
+        )
+
+
+def test_group_rows_positions_follow_batch_order():
+    group, position, uids = pv.group_rows(np.array(["b", "a", "b", "c", "a", "b"], dtype=object))
+    assert uids == ["b", "a", "c"]
+    assert group.tolist() == [0, 1, 0, 2, 1, 0]
+    assert position.tolist() == [0, 0, 1, 0, 1, 2]
+
+
+# --------------------------------------------------------------------------------------------------
+# Recipes against verl's config schema
+# --------------------------------------------------------------------------------------------------
+
+
+def _recipe_overrides(script: Path) -> list[str]:
+    env = os.environ | {"PASSKRL_PRINT_OVERRIDES": "1", "HOME": "/home/user"}
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, check=True)
+    return result.stdout.strip().splitlines()
+
+
+@pytest.mark.parametrize("script", ["pass1.sh", "passk_analytic.sh", "combination.sh", "adaptive.sh"])
+@pytest.mark.parametrize("k", [4, 8, 16])
+def test_recipe_overrides_are_accepted_by_verl_config(script, k, monkeypatch):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import validate_config
+
+    monkeypatch.setenv("K", str(k))
+    overrides = _recipe_overrides(RECIPES / script)
+    assert any(o.startswith("algorithm.adv_estimator=") for o in overrides)
+    config_dir = Path(ray_trainer.__file__).resolve().parents[1] / "config"
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir), version_base=None):
+        config = compose(config_name="ppo_trainer", overrides=overrides)  # unknown keys / bad types raise
+    validate_config(config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))
+
+    actor = config.actor_rollout_ref.actor
+    rollout = config.actor_rollout_ref.rollout
+    assert (actor.clip_ratio_low, actor.clip_ratio_high, actor.loss_agg_mode) == (0.2, 0.28, "token-mean")
+    assert not actor.use_kl_loss and not config.algorithm.use_kl_in_reward
+    assert (actor.optim.lr, actor.optim.lr_warmup_steps, actor.ppo_mini_batch_size) == (1e-6, 10, 32)
+    assert (config.data.train_batch_size, rollout.n) == (128, 32)
+    assert (rollout.val_kwargs.temperature, rollout.val_kwargs.top_p) == (1.0, 0.95)
+    assert config.actor_rollout_ref.model.path == "Qwen/Qwen2.5-7B-Instruct"
+    name = config.algorithm.adv_estimator
+    core_algos.get_adv_estimator_fn(name)  # registered (verl's own grpo or a passkrl name)
+    if name in pv.VERL_NAMES:
+        passk_k, _, params = pv.passk_settings(config.algorithm, pv.VERL_NAMES[name])
+        assert passk_k == k <= rollout.n
+        for value in params.values():
+            assert value in estimators.names()  # nested estimator names exist
+
+
+# --------------------------------------------------------------------------------------------------
+# Data and reward function, through verl's own loader
+# --------------------------------------------------------------------------------------------------
+
+
+def test_maze_parquet_rows_score_through_verl_custom_reward_loader(tmp_path):
+    import pyarrow.parquet as pq
+    from verl.trainer.ppo.reward import get_custom_reward_fn
+
+    from passkrl.cli import main as passkrl_main
+    from passkrl.tasks import maze
+
+    out = tmp_path / "train.parquet"
+    assert passkrl_main(["data", "maze", "--sizes", "5,7", "--n", "6", "--out", str(out), "--no-progress"]) == 0
+    rows = pq.read_table(out).to_pylist()
+    assert len(rows) == 6
+    recipe = {o.split("=", 1)[0]: o.split("=", 1)[1] for o in _recipe_overrides(RECIPES / "passk_analytic.sh")}
+    config = OmegaConf.create(
+        {
+            "reward": {
+                "custom_reward_function": {
+                    "path": recipe["reward.custom_reward_function.path"],
+                    "name": recipe["reward.custom_reward_function.name"],
+                }
+            }
+        }
+    )
+    compute_score = get_custom_reward_fn(config)
+    for row in rows:
+        grid = row["reward_model"]["ground_truth"]
+        right = f"<think>walk</think><answer>{' '.join(maze.shortest_path(grid))}</answer>"
+        kwargs = {"data_source": row["data_source"], "ground_truth": grid, "extra_info": row["extra_info"]}
+        assert compute_score(solution_str=right, **kwargs) == 1.0
+        assert compute_score(solution_str="<answer>U U U</answer>", **kwargs) == 0.0
+        assert compute_score(solution_str="\x00" * 100, **kwargs) == 0.0
