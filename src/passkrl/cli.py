@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "curves": ("passkrl.report.curves", "advantage, eta and w(p) curves of the estimators against accuracy"),
     "data": ("passkrl.tasks.data_cmd", "write a task's data set as JSONL or Parquet"),
     "report": ("passkrl.report.run_report", "redraw the plots of a training run directory"),
+    "experiment": ("passkrl.experiment.cli", "reproduce the paper's findings: run a study, write a report"),
 }
 
 

@@ -51,7 +51,7 @@ class TrainConfig:
     estimator_params: str = "{}"
     """Extra estimator parameters as JSON, e.g. '{"reduce": "mean"}' or '{"passk": "pkpo_loo1"}'."""
     reward_noise: float = 0.0
-    """Flip each binary reward with this probability (the noisy-reward baseline, §3.1)."""
+    """Flip the reward of each wrong answer to 1 with this probability (the noise-reward baseline, §3.1)."""
     partial_credit: bool = False
     """Continuous maze rewards (progress towards E) instead of 0/1."""
 

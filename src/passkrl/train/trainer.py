@@ -106,6 +106,9 @@ def evaluate(policy: MazePolicy, mazes: list, cfg: TrainConfig, step: int) -> di
         rows = np.array(sizes) == size
         by_size[str(size)] = {f"pass@{k}": float(np.mean(pass_at_k(n, correct[rows], k))) for k in ks}
     result["by_size"] = by_size
+    # per maze, for intervals over test prompts (passkrl experiment)
+    result["correct"] = correct.tolist()
+    result["sizes"] = [int(size) for size in sizes]
     return result
 
 
@@ -125,13 +128,13 @@ def rl_step(policy: MazePolicy, optimizer: torch.optim.Optimizer, data: MazeData
     rollout = policy.sample(mazes, cfg.n_rollouts, temperature=cfg.temperature, top_p=1.0, generator=rollout_gen)
     t_sample = time.perf_counter()
 
-    # 2. reward: the verifier, optionally with flipped rewards (the noise baseline of §3.1)
+    # 2. reward: the verifier, optionally with noise rewards (§3.1: a share of the wrong answers is rewarded)
     rewards_pn = policy.score(mazes, rollout.answers, partial=cfg.partial_credit).reshape(cfg.n_prompts, cfg.n_rollouts)
     solved_pn = (rewards_pn == 1.0).astype(np.float64)  # partial credit is 1 exactly when solved
     if cfg.reward_noise > 0:
         _, noise_rng = step_generators(cfg.seed, step, 3)
-        flip = noise_rng.random(rewards_pn.shape) < cfg.reward_noise
-        rewards_pn = np.where(flip, 1.0 - rewards_pn, rewards_pn)
+        flip = (noise_rng.random(rewards_pn.shape) < cfg.reward_noise) & (solved_pn == 0)
+        rewards_pn = np.where(flip, 1.0, rewards_pn)
     t_score = time.perf_counter()
 
     # 3. advantage: [P, N] -> [P, N] by the registered estimator

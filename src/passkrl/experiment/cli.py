@@ -1,0 +1,172 @@
+"""``passkrl experiment``: run a named study and write its report.
+
+    passkrl experiment --list
+    passkrl experiment main --quick --out runs/experiments       # about 10 minutes on 2 cores
+    passkrl experiment main --seeds 3 --out runs/experiments     # the full study
+    passkrl experiment main --out runs/experiments --report-only # rebuild the report from finished runs
+
+Each study writes ``OUT/<study>/report.md``, ``results.json`` and PNG plots; ``OUT/README.md``
+gathers the claim tables of every study reported in ``OUT``. Runs live in ``OUT/runs`` and are
+shared by studies with the same arm settings; rerunning a command skips finished runs and resumes
+interrupted ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from passkrl.experiment import extras, report, results, runner
+from passkrl.experiment.studies import (
+    QUICK_OVERRIDES,
+    QUICK_SEEDS,
+    SEEDS,
+    STUDIES,
+    get_study,
+)
+from passkrl.io import write_json_atomic, write_text_atomic
+from passkrl.train.config import TrainConfig
+
+
+def parse_settings(items: list[str]) -> dict[str, Any]:
+    """``--set name=value`` pairs as typed TrainConfig overrides (values parsed as JSON, else strings)."""
+    fields = {f for f in TrainConfig.__dataclass_fields__}
+    settings: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise ValueError(f"--set expects name=value, got {item!r}")
+        if name not in fields:
+            raise ValueError(f"--set {name}: not a trainer setting (see passkrl train --help)")
+        try:
+            settings[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            settings[name] = raw
+    return settings
+
+
+def _commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="passkrl experiment",
+        description="Reproduce the paper's findings at laptop scale: run a study, write report.md and results.json.",
+    )
+    parser.add_argument("study", nargs="?", help="study name (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the studies and exit")
+    parser.add_argument("--seeds", type=int, default=None, help=f"seeds per arm (default {SEEDS}; --quick: {QUICK_SEEDS})")
+    parser.add_argument("--quick", action="store_true",
+                        help="shorter runs: " + ", ".join(f"{k}={v}" for k, v in QUICK_OVERRIDES.items()))
+    parser.add_argument("--out", type=Path, default=Path("runs/experiments"), help="output directory")
+    parser.add_argument("--jobs", type=int, default=None, help="parallel processes (default: one per core)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="change a trainer setting in every arm, e.g. --set rl_steps=40 (repeatable)")
+    parser.add_argument("--report-only", action="store_true", help="only rebuild the report from finished runs")
+    return parser
+
+
+def list_studies() -> str:
+    lines = []
+    for study in STUDIES.values():
+        arms = ", ".join(arm.label for arm in study.arms)
+        lines.append(f"{study.name:<12} {study.title}\n{'':<12} arms: {arms}")
+    return "\n".join(lines)
+
+
+def run_study(name: str, *, seeds: int | None, quick: bool, out: Path, jobs: int | None,
+              settings: dict[str, Any], report_only: bool = False, command: str | None = None) -> Path:
+    study = get_study(name)
+    n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else SEEDS)
+    specs = runner.plan(study, n_seeds, quick=quick, out=out, base=settings)
+    study_dir = out / study.name
+    study_dir.mkdir(parents=True, exist_ok=True)
+    timing_path = study_dir / "timing.json"
+    timing = json.loads(timing_path.read_text()) if timing_path.exists() else {"warmup_s": 0.0, "train_s": 0.0}
+
+    if not report_only:
+        from tqdm import tqdm
+
+        started = time.perf_counter()
+        pending = sum(not spec.finished for spec in specs)
+        processes, threads = runner.choose_jobs(jobs, pending)
+        with tqdm(total=len(specs), initial=len(specs) - pending, desc=f"{study.name}: runs", unit="run") as bar:
+            spent = runner.execute(specs, jobs=jobs, log=tqdm.write,
+                                   on_done=lambda spec, s: (bar.update(1), bar.set_postfix_str(f"{spec.arm.label} s{spec.seed}")))
+        if pending:
+            timing = {"warmup_s": timing["warmup_s"] + spent["warmup_s"], "train_s": timing["train_s"] + spent["train_s"],
+                      "processes": processes, "threads": threads}
+            write_json_atomic(timing_path, timing)
+        print(f"{study.name}: runs done in {(time.perf_counter() - started) / 60:.1f} min")
+
+    unfinished = [spec.run_dir.name for spec in specs if not spec.finished]
+    if unfinished:
+        raise ValueError(f"study {study.name!r} has unfinished runs ({', '.join(unfinished[:3])} ...); "
+                         "run it without --report-only first")
+    numbers = results.collect(study, specs)
+    numbers["quick"] = quick
+    numbers["command"] = command or f"passkrl experiment {study.name}"
+    numbers["commit"] = _commit()
+    if "processes" in timing:
+        numbers["timing"] = {**timing, "total_s": timing["warmup_s"] + timing["train_s"]}
+    numbers["extras"] = {}
+    if "estimator_variance" in study.extras:
+        numbers["extras"]["estimator_variance"] = extras.estimator_variance()
+        numbers["extras"]["estimator_cost"] = extras.estimator_cost()
+    if "tabular_diagnostic" in study.extras:
+        numbers["extras"]["tabular_diagnostic"] = extras.tabular_diagnostic()
+    write_json_atomic(study_dir / "results.json", numbers)
+    path = report.write_report(numbers, study_dir)
+    write_index(out)
+    return path
+
+
+def write_index(out: Path) -> Path:
+    """``OUT/README.md``: the claim table of every study reported in ``OUT``."""
+    lines = ["# passkrl experiments", "",
+             ("Claims of arXiv 2508.10751 (and of the reviews and seed 003) tested at laptop scale. "
+             "Each study's report has the setup, the intervals, the cost and the plots."), ""]
+    for name in STUDIES:
+        path = out / name / "results.json"
+        if not path.exists():
+            continue
+        numbers = results.read_results(path)
+        mode = "quick" if numbers.get("quick") else "full"
+        lines += [f"## [{numbers['title']}]({name}/report.md)", "",
+                  f"{len(numbers['seeds'])} seeds, {numbers['rl_steps']} RL steps ({mode}); `{numbers['command']}`", ""]
+        lines += report.claims_table(numbers) + [""]
+    path = out / "README.md"
+    write_text_atomic(path, "\n".join(lines))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list:
+        print(list_studies())
+        return 0
+    if not args.study:
+        parser.error("name a study (passkrl experiment --list shows them)")
+    settings = parse_settings(args.set)
+    command = "passkrl experiment " + " ".join(argv if argv is not None else sys.argv[2:])
+    path = run_study(args.study, seeds=args.seeds, quick=args.quick, out=args.out, jobs=args.jobs,
+                     settings=settings, report_only=args.report_only, command=command)
+    print(f"report: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,203 @@
+"""``report.md`` and PNG plots of a study, written from its ``results.json`` alone.
+
+Every number in the report is formatted from ``results.json`` by :func:`fmt`, so the two always
+agree (a test checks it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from passkrl.io import write_text_atomic
+from passkrl.report.plotting import plot_with_band, save_png
+
+METRIC_NAMES = {
+    "pass@1": "pass@1",
+    "pass@k": "pass@k",
+    "gap": "pass@k - pass@1",
+    "alpha_k": "alpha_4 = 4 (1 - p)^3",
+    "entropy": "mean token entropy (nats)",
+    "distinct_wrong": "distinct wrong answers per maze",
+}
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def interval(summary: dict[str, Any], digits: int = 3) -> str:
+    if summary["mean"] is None:
+        return "n/a"
+    return f"{fmt(summary['mean'], digits)} [{fmt(summary['low'], digits)}, {fmt(summary['high'], digits)}]"
+
+
+def _metric_label(metric: str, results: dict[str, Any]) -> str:
+    k = results["k_of_pass_at_k"]
+    return METRIC_NAMES.get(metric, metric).replace("pass@k", f"pass@{k}")
+
+
+def claims_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "| claim | paper | our result: better - worse, mean [95% CI] | verdict |",
+        "|---|---|---|---|",
+    ]
+    for claim in results["claims"]:
+        metric = _metric_label(claim["metric"], results)
+        where = {"all": "all test sizes", "trained": "trained sizes", "unseen": "unseen sizes"}[claim["sizes"]]
+        result = f"{claim['better']} - {claim['worse']}, {metric} ({where}): {interval(claim['difference'])}"
+        lines.append(f"| {claim['text']} | {claim['source']} | {result} | **{claim['verdict']}** |")
+    return lines
+
+
+def arms_table(results: dict[str, Any]) -> list[str]:
+    k = results["k_of_pass_at_k"]
+    lines = [
+        f"| arm | pass@1 | pass@{k} | pass@1 unseen | pass@{k} unseen | entropy | distinct wrong |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    before = results["arms"][0]["before"]
+    lines.append(
+        f"| (warm-up, before RL) | {interval(before['pass@1/all'])} | {interval(before['pass@k/all'])} | "
+        f"{interval(before['pass@1/unseen'])} | {interval(before['pass@k/unseen'])} | "
+        f"{interval(before['entropy/all'])} | {interval(before['distinct_wrong/all'], 2)} |"
+    )
+    for arm in results["arms"]:
+        final = arm["final"]
+        lines.append(
+            f"| {arm['label']} | {interval(final['pass@1/all'])} | {interval(final['pass@k/all'])} | "
+            f"{interval(final['pass@1/unseen'])} | {interval(final['pass@k/unseen'])} | "
+            f"{interval(final['entropy/all'])} | {interval(final['distinct_wrong/all'], 2)} |"
+        )
+    return lines
+
+
+def cost_table(results: dict[str, Any]) -> list[str]:
+    lines = ["| arm | what it is | step (ms) | advantage (ms) | share | train time per run (s) |",
+             "|---|---|---|---|---|---|"]
+    for arm in results["arms"]:
+        step = arm["step_ms"]
+        seconds = [s for s in arm["train_seconds"] if s is not None]
+        run_time = fmt(sum(seconds) / len(seconds), 0) if seconds else "n/a"
+        share = 100 * step["advantage"] / step["total"]
+        lines.append(
+            f"| {arm['label']} | {arm['note']} | {fmt(step['total'], 0)} | {fmt(step['advantage'], 2)} | "
+            f"{fmt(share, 2)}% | {run_time} |"
+        )
+    return lines
+
+
+def _extras(results: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    extras = results.get("extras", {})
+    if "estimator_variance" in extras:
+        var = extras["estimator_variance"]
+        lines += [
+            "", (f"### Scatter around the exact analytic advantages (n = {var['n']}, k = {var['k']}, "
+            f"{var['draws']} draws)"), "",
+            ("Mean over correct counts c and responses of |E[A] - A_analytic| (bias) and of the standard "
+            "deviation across draws (sd). pkpo_loo1 estimates a different quantity (the max@k gradient "
+            "weights), so its bias is a difference of definitions, not an error."), "",
+            "| estimator | bias | sd |", "|---|---|---|",
+        ]
+        for name, row in var["estimators"].items():
+            lines.append(f"| {name} | {fmt(row['mean_bias'], 4)} | {fmt(row['mean_sd'], 4)} |")
+    if "estimator_cost" in extras:
+        cost = extras["estimator_cost"]
+        shapes = [f"[{p} x {n}]" for p, n in cost["shapes"]]
+        lines += ["", f"### Cost per call (median of {cost['repeats']}, ms, k = {cost['k']})", "",
+                  "| estimator | " + " | ".join(shapes) + " |", "|---|" + "---|" * len(shapes)]
+        for name, values in cost["ms"].items():
+            lines.append(f"| {name} | " + " | ".join(fmt(v, 3) for v in values) + " |")
+    if "tabular_diagnostic" in extras:
+        tab = extras["tabular_diagnostic"]
+        lines += [
+            "", (f"### Exact expected gradients of a tabular policy (3 answers, 1 correct, n = {tab['n']}, "
+            f"k = {tab['k']})"), "",
+            ("E[g] = c grad pass@1, with c computed by enumerating every answer tuple. The unbiased pass@k "
+            "estimator (pkpo) has c = alpha_k exactly (largest |c - alpha_k|: "
+            f"{tab['max_abs_pkpo_minus_alpha_k']:.1e}; largest relative residual off the grad pass@1 "
+            f"direction: {tab['max_relative_residual']:.1e})."), "",
+            "| pass@1 | alpha_k | " + " | ".join(f"c ({name})" for name in tab["estimators"]) + " |",
+            "|---|---|" + "---|" * len(tab["estimators"]),
+        ]
+        for row in tab["rows"]:
+            lines.append(f"| {fmt(row['p'])} | {fmt(row['alpha_k'])} | "
+                         + " | ".join(fmt(row[name]) for name in tab["estimators"]) + " |")
+    return lines
+
+
+def render(results: dict[str, Any], plots: list[str]) -> str:
+    seeds = results["seeds"]
+    lines = [f"# {results['title']}", ""] + claims_table(results) + [
+        "",
+        f"**Question.** {results['question']}",
+        "",
+        f"Command: `{results.get('command', 'passkrl experiment ' + results['study'])}`"
+        + (f" at commit `{results['commit']}`" if results.get("commit") else ""),
+        "",
+        (f"Setup: {len(seeds)} seeds ({', '.join(map(str, seeds))}), {results['rl_steps']} RL steps per run, "
+        f"{results['test_mazes_per_size']} held-out test mazes per size "
+        f"(sizes {', '.join(map(str, results['test_sizes']))}; trained on {', '.join(map(str, results['train_sizes']))}), "
+        f"{results['samples_per_maze']} samples per test maze at temperature 1.0, top-p 0.95; "
+        f"pass@k is pass@{results['k_of_pass_at_k']} (unbiased). Intervals: 95% two-level bootstrap over seeds "
+        f"and test mazes ({results['n_bootstrap']} resamples; entropy and distinct answers over seeds only)."),
+        "",
+    ]
+    if results.get("timing"):
+        t = results["timing"]
+        lines += [(f"Measured time on this machine: {fmt(t['total_s'] / 60, 1)} min in total "
+                  f"({fmt(t['warmup_s'] / 60, 1)} min warm-up, {fmt(t['train_s'] / 60, 1)} min RL runs, "
+                  f"{t['processes']} process(es) x {t['threads']} thread(s)), summed over invocations "
+                  f"of this study in this directory."), ""]
+    lines += ["## Results per arm (test set, end of training)", ""] + arms_table(results)
+    lines += ["", "## Cost", ""] + cost_table(results) + _extras(results)
+    if plots:
+        lines += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots]
+    return "\n".join(lines) + "\n"
+
+
+def draw(results: dict[str, Any], out_dir: Path) -> list[str]:
+    """PNG plots: final pass@1 / pass@k per arm, and each curve metric over training."""
+    from passkrl.io import pyplot
+
+    plt = pyplot()
+    names = []
+    k = results["k_of_pass_at_k"]
+    labels = [arm["label"] for arm in results["arms"]]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric in zip(axes, ("pass@1/all", "pass@k/all"), strict=True):
+        means = [arm["final"][metric]["mean"] for arm in results["arms"]]
+        lows = [m - arm["final"][metric]["low"] for m, arm in zip(means, results["arms"], strict=True)]
+        highs = [arm["final"][metric]["high"] - m for m, arm in zip(means, results["arms"], strict=True)]
+        ax.bar(range(len(labels)), means, yerr=[lows, highs], capsize=4, color="#7aa6c2")
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(labels, rotation=20, ha="right")
+        ax.set_title(metric.split("/")[0].replace("pass@k", f"pass@{k}") + " on held-out mazes")
+        ax.set_ylim(bottom=0)
+    fig.suptitle(f"{results['title']} ({len(results['seeds'])} seeds, 95% CI)")
+    fig.tight_layout()
+    save_png(fig, out_dir / "final.png")
+    names.append("final.png")
+
+    curves = results["curves"]
+    if curves:
+        fig, axes = plt.subplots(1, len(curves), figsize=(4.5 * len(curves), 3.8), squeeze=False)
+        for ax, (metric, by_arm) in zip(axes[0], curves.items(), strict=True):
+            for label, curve in by_arm.items():
+                plot_with_band(ax, curve["steps"], curve["mean"], curve["low"], curve["high"], label=label)
+            ax.set_xlabel("RL step")
+            ax.set_title(_metric_label(metric, results))
+        axes[0][0].legend(fontsize=8)
+        fig.suptitle("test metrics over training (mean over seeds, 95% CI)")
+        fig.tight_layout()
+        save_png(fig, out_dir / "curves.png")
+        names.append("curves.png")
+    return names
+
+
+def write_report(results: dict[str, Any], out_dir: Path) -> Path:
+    plots = draw(results, out_dir)
+    path = out_dir / "report.md"
+    write_text_atomic(path, render(results, plots))
+    return path

@@ -1,0 +1,201 @@
+"""Run the arms of a study: one trainer run per (arm, seed), in parallel processes, resumable.
+
+Layout of ``--out DIR``::
+
+    DIR/runs/<arm-slug>-s<seed>-<hash>/   one trainer run (config.json, metrics.jsonl, checkpoints,
+                                          eval.json when finished, log.txt with its output)
+    DIR/<study>/results.json, report.md, *.png
+
+A run's directory name ends with a hash of its full configuration, so a run shared by two studies
+(the same arm and seed, e.g. GRPO in ``main`` and ``exploration``) is trained once and reused, and
+a finished run (``eval.json`` present) is never rerun. An interrupted run resumes from its last
+checkpoint (the trainer's own resume, bit-identical to an uninterrupted run).
+
+Warm-up: every arm of a seed starts from the same supervised warm-up, which the trainer caches by
+its settings (:mod:`passkrl.train.warmup`). The runner builds those warm-ups first, one process per
+seed, so that parallel arms never race to build the same one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from passkrl.experiment.studies import QUICK_OVERRIDES, Arm, Study
+from passkrl.io import write_json_atomic
+from passkrl.train.config import TrainConfig
+
+# Settings that do not change what a run computes (left out of its identity).
+_NOT_IDENTITY = ("out", "resume", "progress", "threads", "stop_after", "smoke")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    arm: Arm
+    seed: int
+    config: TrainConfig
+    run_dir: Path
+
+    @property
+    def finished(self) -> bool:
+        return (self.run_dir / "eval.json").exists()
+
+
+def arm_config(arm: Arm, seed: int, *, quick: bool, base: dict[str, Any] | None = None) -> TrainConfig:
+    """The trainer configuration of ``arm`` for ``seed`` (``base`` overrides the trainer defaults first)."""
+    values: dict[str, Any] = dict(base or {})
+    if quick:
+        values.update(QUICK_OVERRIDES)
+    values.update(arm.overrides)
+    values["seed"] = seed
+    values["progress"] = False
+    rl_steps = values.get("rl_steps", TrainConfig.rl_steps)
+    if isinstance(values.get("k_schedule"), str):  # "4@0,1@half": switch at half of the RL steps
+        values["k_schedule"] = values["k_schedule"].replace("half", str(rl_steps // 2))
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise ValueError(f"arm {arm.label!r} sets unknown trainer settings: {', '.join(unknown)}")
+    config = TrainConfig(**values)
+    config.validate()
+    return config
+
+
+def identity(config: TrainConfig) -> dict[str, Any]:
+    settings = config.to_dict()
+    for name in _NOT_IDENTITY:
+        settings.pop(name, None)
+    return settings
+
+
+def run_dir_for(out: Path, arm: Arm, config: TrainConfig) -> Path:
+    digest = hashlib.sha256(json.dumps(identity(config), sort_keys=True).encode()).hexdigest()[:10]
+    slug = re.sub(r"[^a-z0-9]+", "-", arm.label.lower()).strip("-")
+    return out / "runs" / f"{slug}-s{config.seed}-{digest}"
+
+
+def plan(study: Study, seeds: int, *, quick: bool, out: Path, base: dict[str, Any] | None = None) -> list[RunSpec]:
+    """Every (arm, seed) run of the study, seeds 0..seeds-1."""
+    if seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {seeds}")
+    specs = []
+    for arm in study.arms:
+        for seed in range(seeds):
+            config = arm_config(arm, seed, quick=quick, base=base)
+            specs.append(RunSpec(arm, seed, config, run_dir_for(out, arm, config)))
+    return specs
+
+
+# --------------------------------------------------------------------------------------------------
+# Work done in the child processes
+# --------------------------------------------------------------------------------------------------
+
+
+def _warm_up(config: dict[str, Any], threads: int) -> float:
+    """Build (or find) the cached warm-up of this configuration; returns the seconds it took."""
+    import torch
+
+    from passkrl.train.policy import build_policy
+    from passkrl.train.trainer import make_data
+    from passkrl.train.warmup import warm_up
+
+    started = time.perf_counter()
+    torch.set_num_threads(threads)
+    cfg = TrainConfig.from_dict(config)
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        warm_up(build_policy(cfg), make_data(cfg).train, cfg)
+    return time.perf_counter() - started
+
+
+def _train(config: dict[str, Any], run_dir: str, threads: int) -> float:
+    """One trainer run (resumed if it has a checkpoint); output goes to ``run_dir/log.txt``."""
+    from passkrl.train import checkpoint as ckpt
+    from passkrl.train.trainer import run
+
+    started = time.perf_counter()
+    path = Path(run_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    cfg = dataclasses.replace(TrainConfig.from_dict(config), threads=threads)
+    write_json_atomic(path / "config.json", identity(cfg))
+    resume = ckpt.load_latest(path) is not None
+    with open(path / "log.txt", "a", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
+            contextlib.redirect_stderr(log):
+        run(cfg, path, resume=resume)
+    seconds = time.perf_counter() - started
+    timing = path / "timing.json"
+    previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
+    write_json_atomic(timing, {"seconds": previous + seconds, "threads": threads})
+    return seconds
+
+
+# --------------------------------------------------------------------------------------------------
+# The parent: scheduling
+# --------------------------------------------------------------------------------------------------
+
+
+def choose_jobs(jobs: int | None, n_pending: int) -> tuple[int, int]:
+    """``(processes, torch threads per process)``.
+
+    By default one single-threaded process per core: the tiny transformer's matrices are too small
+    for two threads to help much, so independent runs side by side finish sooner (measured in
+    docs/experiments.md).
+    """
+    cores = os.cpu_count() or 1
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    processes = max(1, min(jobs or cores, n_pending or 1))
+    return processes, max(1, cores // processes)
+
+
+def execute(
+    specs: list[RunSpec],
+    *,
+    jobs: int | None = None,
+    on_done: Callable[[RunSpec, float], None] | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, float]:
+    """Run every unfinished spec (warm-ups first); returns seconds spent per phase."""
+    pending = [spec for spec in specs if not spec.finished]
+    timing = {"warmup_s": 0.0, "train_s": 0.0}
+    if not pending:
+        return timing
+    processes, threads = choose_jobs(jobs, len(pending))
+    context = get_context("spawn")  # a clean interpreter per child: no inherited torch threads or locks
+    started = time.perf_counter()
+    # One warm-up per distinct warm-up setting (in practice: per seed).
+    from passkrl.train.warmup import cache_key
+
+    warmups: dict[str, TrainConfig] = {}
+    for spec in pending:
+        warmups.setdefault(cache_key(spec.config), spec.config)
+    log(f"{len(pending)} run(s) to train ({len(specs) - len(pending)} already finished), "
+        f"{len(warmups)} warm-up(s); {processes} process(es) x {threads} thread(s)")
+    with ProcessPoolExecutor(max_workers=min(processes, len(warmups)), mp_context=context) as pool:
+        for future in [pool.submit(_warm_up, cfg.to_dict(), threads) for cfg in warmups.values()]:
+            future.result()
+    timing["warmup_s"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        running: dict[Future, RunSpec] = {
+            pool.submit(_train, spec.config.to_dict(), str(spec.run_dir), threads): spec for spec in pending
+        }
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                spec = running.pop(future)
+                seconds = future.result()  # re-raises a child's error with its traceback
+                if on_done is not None:
+                    on_done(spec, seconds)
+    timing["train_s"] = time.perf_counter() - started
+    return timing

@@ -1,0 +1,154 @@
+"""passkrl experiment: a miniature study end to end, resumption, and the statistics behind verdicts."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from passkrl.cli import main as passkrl_main
+from passkrl.experiment import results, runner
+from passkrl.experiment.cli import parse_settings, run_study
+from passkrl.experiment.studies import STUDIES, get_study, scaled_lr
+from passkrl.metrics import pass_at_k
+
+TINY = {
+    "train_sizes": '"5,7"', "test_sizes": '"5,7,9"', "n_train_mazes": 200, "n_test_mazes": 3,
+    "d_model": 32, "n_layers": 1, "n_heads": 2, "warmup_steps": 40, "warmup_batch_size": 32,
+    "rl_steps": 4, "n_prompts": 4, "n_rollouts": 4, "eval_every": 2, "eval_samples": 4, "checkpoint_every": 2,
+}
+
+
+def _tiny_args(out: Path) -> list[str]:
+    args = ["experiment", "diagnostic", "--out", str(out), "--seeds", "2"]
+    for name, value in TINY.items():
+        args += ["--set", f"{name}={value}"]
+    return args
+
+
+NUMBER = r"(-?\d+\.\d+) \[(-?\d+\.\d+), (-?\d+\.\d+)\]"
+
+
+def test_miniature_study_end_to_end_report_matches_results_json(tmp_path, monkeypatch):
+    monkeypatch.setenv("PASSKRL_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "exp"
+    assert passkrl_main(_tiny_args(out)) == 0
+    study_dir = out / "diagnostic"
+    numbers = json.loads((study_dir / "results.json").read_text())
+    report = (study_dir / "report.md").read_text()
+
+    # the report opens with the claims table, and its numbers are those of results.json
+    assert report.splitlines()[2].startswith("| claim | paper | our result")
+    claim_rows = [line for line in report.splitlines() if line.startswith("| the pass@k - pass@1 gap")]
+    assert len(claim_rows) == len(numbers["claims"]) == 1
+    mean, low, high = map(float, re.search(NUMBER, claim_rows[0]).groups())
+    difference = numbers["claims"][0]["difference"]
+    assert (mean, low, high) == tuple(round(difference[key], 3) for key in ("mean", "low", "high"))
+    assert f"**{numbers['claims'][0]['verdict']}**" in claim_rows[0]
+    for arm in numbers["arms"]:
+        row = next(line for line in report.splitlines() if line.startswith(f"| {arm['label']} |"))
+        cells = re.findall(NUMBER, row)
+        expected = [arm["final"][key] for key in ("pass@1/all", "pass@k/all", "pass@1/unseen", "pass@k/unseen",
+                                                     "entropy/all")]
+        for cell, summary in zip(cells, expected, strict=False):
+            assert tuple(map(float, cell)) == tuple(round(summary[key], 3) for key in ("mean", "low", "high"))
+
+    # per-seed numbers are recomputed independently from each run's metrics.jsonl
+    train_sizes = {5, 7}
+    for arm in numbers["arms"]:
+        for seed, run_name in enumerate(arm["runs"]):
+            lines = (out / "runs" / run_name / "metrics.jsonl").read_text().splitlines()
+            final = [json.loads(line) for line in lines if json.loads(line)["kind"] == "eval"][-1]
+            correct = np.array(final["correct"])
+            n = final["samples_per_maze"]
+            assert arm["final"]["pass@1/all"]["per_seed"][seed] == pytest.approx(correct.mean() / n)
+            assert arm["final"]["pass@k/all"]["per_seed"][seed] == pytest.approx(np.mean(pass_at_k(n, correct, n)))
+            unseen = ~np.isin(final["sizes"], list(train_sizes))
+            assert arm["final"]["pass@1/unseen"]["per_seed"][seed] == pytest.approx(correct[unseen].mean() / n)
+    # the tabular check is part of the diagnostic study, and holds
+    assert numbers["extras"]["tabular_diagnostic"]["max_abs_pkpo_minus_alpha_k"] < 1e-10
+
+    # plots are real PNG files, linked from the report; the index lists the study
+    for name in ("final.png", "curves.png"):
+        assert (study_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"]({name})" in report
+    assert "diagnostic/report.md" in (out / "README.md").read_text()
+
+    # a second invocation reruns nothing: finished runs are kept as they are
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/eval.json")}
+    assert len(stamps) == 4
+    assert passkrl_main(_tiny_args(out)) == 0
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert json.loads((study_dir / "results.json").read_text())["arms"] == numbers["arms"]
+
+
+def test_partly_finished_study_trains_only_the_missing_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("PASSKRL_CACHE", str(tmp_path / "cache"))
+    study = get_study("transfer")
+    settings = parse_settings([f"{k}={v}" for k, v in TINY.items()])
+    specs = runner.plan(study, 1, quick=False, out=tmp_path, base=settings)
+    runner.execute(specs[:1], jobs=1, log=lambda _: None)
+    assert specs[0].finished and not specs[1].finished
+    done = []
+    runner.execute(specs, jobs=1, log=lambda _: None, on_done=lambda spec, _: done.append(spec.arm.label))
+    assert done == ["pass@k then pass@1"]
+    # the schedule switches objective halfway: k = 4 for steps 1-2, then k = 1
+    records = [json.loads(line) for line in (specs[1].run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["k"] for r in records if r["kind"] == "train"] == [4, 4, 1, 1]
+
+
+def test_report_only_needs_finished_runs(tmp_path):
+    with pytest.raises(ValueError, match="unfinished runs"):
+        run_study("main", seeds=1, quick=True, out=tmp_path, jobs=1, settings={}, report_only=True)
+
+
+def test_every_study_plans_valid_configs_with_paired_arms():
+    for study in STUDIES.values():
+        specs = runner.plan(study, 2, quick=True, out=Path("/tmp/none"))
+        assert len(specs) == 2 * len(study.arms)
+        assert len({s.run_dir for s in specs}) == len(specs)
+        labels = {arm.label for arm in study.arms}
+        for claim in study.claims:
+            assert claim.better in labels and claim.worse in labels, (study.name, claim.text)
+    # shared arms give the same run directory in different studies
+    main = {s.arm.label: s.run_dir for s in runner.plan(get_study("main"), 1, quick=True, out=Path("/x"))}
+    expl = {s.arm.label: s.run_dir for s in runner.plan(get_study("exploration"), 1, quick=True, out=Path("/x"))}
+    assert main["pass@1"] == expl["pass@1"] and main["pass@k analytic"] == expl["pass@k analytic"]
+
+
+def test_scaled_lr_follows_the_eta_ratio():
+    assert scaled_lr(2, n=16) == pytest.approx(5e-5)
+    assert scaled_lr(8, n=16) > scaled_lr(4, n=16) > 5e-5
+
+
+def test_bad_input_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="unknown study 'mian'"):
+        get_study("mian")
+    with pytest.raises(ValueError, match="not a trainer setting"):
+        parse_settings(["rl_stepz=3"])
+    with pytest.raises(ValueError, match="name=value"):
+        parse_settings(["rl_steps"])
+    with pytest.raises(ValueError, match="--seeds must be at least 1"):
+        runner.plan(get_study("main"), 0, quick=True, out=tmp_path)
+    with pytest.raises(ValueError, match="--jobs must be at least 1"):
+        runner.choose_jobs(0, 3)
+
+
+def test_bootstrap_interval_and_verdicts():
+    rng = np.random.default_rng(0)
+    better = [rng.random(40) * 0.2 + 0.5 for _ in range(3)]
+    worse = [b - 0.1 for b in better]
+    diff = results.paired_difference(better, worse, mazes=True)
+    assert diff["mean"] == pytest.approx(0.1)
+    assert diff["low"] == pytest.approx(0.1) and diff["high"] == pytest.approx(0.1)  # paired: no noise at all
+    assert results.verdict(diff) == "reproduced"
+    assert results.verdict(results.paired_difference(worse, better, mazes=True)) == "not reproduced"
+    noisy = results.paired_difference(better, [rng.random(40) * 0.2 + 0.5 for _ in range(3)], mazes=True)
+    assert noisy["low"] < noisy["mean"] < noisy["high"]
+    assert results.verdict(noisy) == "inconclusive"
+    summary = results.summarise(better, mazes=True)
+    assert summary["low"] <= summary["mean"] <= summary["high"]
+    assert results.summarise([np.array([])], mazes=True)["mean"] is None
