@@ -6,7 +6,7 @@ its settings, which no arm changes). A :class:`Claim` compares two arms on one t
 verdict comes from the 95% interval of the paired difference (see :mod:`passkrl.experiment.report`).
 
 Studies are sized for a 2-core laptop: the trainer's defaults (80 RL steps, 16 test mazes per size,
-16 samples per test maze) and 3 seeds; ``--quick`` runs 30 steps, 8 test mazes per size and 2 seeds.
+16 samples per test maze) and 3 seeds; ``--quick`` runs 24 steps, 8 test mazes per size and 2 seeds.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Study:
     """Extra analyses: "estimator_variance", "tabular_diagnostic", "alpha_k"."""
 
 
-QUICK_OVERRIDES: dict[str, Any] = {"rl_steps": 30, "eval_every": 10, "n_test_mazes": 8}
+QUICK_OVERRIDES: dict[str, Any] = {"rl_steps": 24, "eval_every": 12, "n_test_mazes": 8}
 """What ``--quick`` changes in every arm."""
 SEEDS = 3
 QUICK_SEEDS = 2
