@@ -17,13 +17,12 @@ import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
+from verl import DataProto
+from verl.trainer.ppo import core_algos, ray_trainer
 
 import passkrl.integrations.verl as pv
 from passkrl import estimators
 from passkrl.core.estimators import param_names
-
-from verl import DataProto
-from verl.trainer.ppo import core_algos, ray_trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "recipes" / "verl"
@@ -128,9 +127,9 @@ def test_registration_is_idempotent_and_refuses_to_replace_a_foreign_estimator()
         # a plain import, with verl's plugin discovery switched off
         (
             {"VERL_USE_EXTERNAL_PLUGINS": "none"},
-            "from verl.trainer.ppo import core_algos as c\n"
+            ("from verl.trainer.ppo import core_algos as c\n"
             "assert 'passk_analytic' not in c.ADV_ESTIMATOR_REGISTRY\n"
-            "import passkrl.integrations.verl\n",
+            "import passkrl.integrations.verl\n"),
         ),
     ],
     ids=["entry-point", "external-modules", "plain-import"],
@@ -138,9 +137,9 @@ def test_registration_is_idempotent_and_refuses_to_replace_a_foreign_estimator()
 def test_registration_routes_in_a_fresh_interpreter(env, code):
     code += "print(sorted(n for n in c.ADV_ESTIMATOR_REGISTRY if n.startswith(('passk', 'pkpo'))))\n"
     run_env = {k: v for k, v in os.environ.items() if not k.startswith("VERL_USE_EXTERNAL")} | env
-    result = subprocess.run([sys.executable, "-c", code], env=run_env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], env=run_env, check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    listed = eval(result.stdout.strip().splitlines()[-1])  # noqa: S307 (our own printed list)
+    listed = eval(result.stdout.strip().splitlines()[-1])
     assert "passk_analytic" in listed and "passk_combination" in listed and "pkpo_loo1" in listed
 
 

@@ -2,16 +2,26 @@
 
     passkrl data maze --split test --sizes 7,9,11,13,15,17,19,21 --n 775 --out maze_test.parquet
     passkrl data maze --sizes 9,11,13,15 --n 40000 --exclude maze_test.parquet --out maze_train.parquet
+    passkrl data puzzles --n 7000 --out puzzles_train.parquet           # the Enigmata-like mix
+    passkrl data puzzles --datasets chain_sum,mini_sudoku --n 500 --out some.jsonl
+    passkrl data maths --n 5000 --out maths_train.parquet                # generated with sympy
+    passkrl data maths --input gsm.jsonl --question-field problem --answer-field solution --out gsm.parquet
 
-Each row is ``passkrl.tasks.maze.to_verl_row``: ``data_source``, ``prompt`` (chat messages holding
-the paper's Fig. 14 prompt), ``ability``, ``reward_model`` (the grid is the ground truth) and
-``extra_info``. The format follows the file's extension: ``.jsonl`` / ``.json`` (one JSON object per
-line) or ``.parquet`` (needs pyarrow; what verl reads).
+Each row has ``data_source``, ``prompt`` (chat messages), ``ability``, ``reward_model``
+(``{"style": "rule", "ground_truth": ...}``) and ``extra_info``, as in verl's
+``examples/data_preprocess`` scripts: ``passkrl.tasks.maze.to_verl_row`` (the paper's Fig. 14
+prompt, the grid as ground truth), ``passkrl.tasks.puzzles.to_verl_row`` (``passkrl/puzzles/<set>``,
+a JSON ground truth with everything reasoning-gym's scorer needs) and
+``passkrl.tasks.maths.to_verl_row`` (``passkrl/maths``, the answer as ground truth). Every
+``data_source`` is routed by ``passkrl.tasks.rewards.compute_score``. The format follows the file's
+extension: ``.jsonl`` / ``.json`` (one JSON object per line) or ``.parquet`` (needs pyarrow; what
+verl reads).
 
 Reproducibility: every split draws from its own random stream ``[seed, split]``, the same streams
 as ``passkrl.tasks.maze.train_test_split``. Writing the test split first and passing it to
 ``--exclude`` for the training split gives the paper's deduplicated pair (Table 4), and the same
-mazes as ``train_test_split`` with equal sizes, counts and seed.
+mazes as ``train_test_split`` with equal sizes, counts and seed. Puzzles and generated maths
+problems are deduplicated by prompt the same way (a repeated prompt is drawn again).
 
 The file is written to a temporary sibling and moved into place at the end, so an interrupted run
 never leaves a half-written data set (nor damages an older file of the same name).
@@ -30,8 +40,13 @@ import tyro
 
 from passkrl.io import atomic_open
 
-# task name -> one-line description (only the maze for now)
-DATA_TASKS: dict[str, str] = {"maze": "the paper's maze task (appendix A.1, Fig. 14)"}
+# task name -> one-line description
+DATA_TASKS: dict[str, str] = {
+    "maze": "the paper's maze task (appendix A.1, Fig. 14)",
+    "puzzles": "reasoning-gym puzzles: the Enigmata-like mix, or --datasets (pip install \"passkrl[puzzles]\")",
+    "enigmata_mix": "the same as puzzles (its default mix)",
+    "maths": "maths answers checked by math-verify: generated, or --input rows (pip install \"passkrl[maths]\")",
+}
 
 JSONL_SUFFIXES = (".jsonl", ".json")
 PARQUET_SUFFIXES = (".parquet",)
@@ -55,6 +70,60 @@ class MazeDataConfig:
     """Split name, stored in extra_info and choosing the random stream."""
     exclude: tuple[Path, ...] = ()
     """Data files (.jsonl/.json/.parquet rows of this command) whose mazes must not appear again."""
+    progress: bool = True
+    """Show a progress bar for large data sets."""
+
+
+@dataclass(frozen=True)
+class PuzzlesDataConfig:
+    """Write reasoning-gym puzzles as verl data set rows (data_source passkrl/puzzles/<dataset>)."""
+
+    out: Path
+    """Output file: .jsonl or .json (one JSON row per line) or .parquet (needs pyarrow)."""
+    n: int
+    """Number of distinct puzzles (by prompt)."""
+    datasets: str = ""
+    """Comma-separated reasoning-gym data sets, sampled uniformly (empty: the Enigmata-like mix, see docs/tasks.md)."""
+    options: str = "{}"
+    """reasoning-gym config fields per data set as JSON, e.g. '{"chain_sum": {"max_terms": 3}}'."""
+    binary_threshold: float | None = None
+    """Stored in extra_info: scores >= this become 1.0, others 0.0 (default: reasoning-gym's own scores)."""
+    allow_eval: bool = False
+    """Allow data sets whose scorer calls eval() on the answer (n_queens, binary_matrix, ...)."""
+    seed: int = 0
+    """Seed; each split draws from its own stream derived from it."""
+    split: Literal["train", "test", "validation"] = "train"
+    """Split name, stored in extra_info and choosing the random stream."""
+    exclude: tuple[Path, ...] = ()
+    """Data files (.jsonl/.json/.parquet rows of this command) whose prompts must not appear again."""
+    progress: bool = True
+    """Show a progress bar for large data sets."""
+
+
+@dataclass(frozen=True)
+class MathsDataConfig:
+    """Write maths problems as verl data set rows (data_source passkrl/maths), generated or from --input."""
+
+    out: Path
+    """Output file: .jsonl or .json (one JSON row per line) or .parquet (needs pyarrow)."""
+    n: int | None = None
+    """Number of distinct generated problems; with --input, at most this many rows (default: all)."""
+    input: Path | None = None
+    """A JSONL/Parquet file of your own problems to convert (one row per problem) instead of generating."""
+    question_field: str = "question"
+    """Field of --input rows holding the question (dotted paths such as 'extra_info.question' work)."""
+    answer_field: str = "answer"
+    """Field of --input rows holding the final answer (e.g. 'reward_model.ground_truth')."""
+    kinds: str = "arithmetic,fraction,linear,quadratic,expand,derivative"
+    """Kinds of generated problems, comma-separated."""
+    max_int: int = 9
+    """Largest integer the generator draws (coefficients, terms, roots)."""
+    seed: int = 0
+    """Seed; each split draws from its own stream derived from it."""
+    split: Literal["train", "test", "validation"] = "train"
+    """Split name, stored in extra_info and choosing the random stream."""
+    exclude: tuple[Path, ...] = ()
+    """Data files whose prompts must not appear again."""
     progress: bool = True
     """Show a progress bar for large data sets."""
 
@@ -151,14 +220,20 @@ def write_maze_data(cfg: MazeDataConfig) -> int:
 
     mazes = maze.iter_mazes(sizes, cfg.n, maze.split_seed(cfg.seed, cfg.split), exclude=exclude)
     rows = (maze.to_verl_row(m, cfg.split, index) for index, m in enumerate(mazes))
-    if cfg.progress and cfg.n >= _PROGRESS_MIN_ROWS:
+    return write_rows(cfg.out, fmt, rows, cfg.n, cfg.progress, f"maze {cfg.split} rows", pq)
+
+
+def write_rows(out: Path, fmt: str, rows: Iterable[dict[str, Any]], n: int, progress: bool, desc: str,
+               pq: Any = None) -> int:
+    """Write ``rows`` atomically as JSONL or Parquet; returns the number written."""
+    if progress and n >= _PROGRESS_MIN_ROWS:
         from tqdm.auto import tqdm
 
-        rows = tqdm(rows, total=cfg.n, desc=f"maze {cfg.split} rows", unit="row", dynamic_ncols=True)
+        rows = tqdm(rows, total=n, desc=desc, unit="row", dynamic_ncols=True)
 
     n_written = 0
     if fmt == "jsonl":
-        with atomic_open(cfg.out, "w", encoding="utf-8") as handle:
+        with atomic_open(out, "w", encoding="utf-8") as handle:
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
                 n_written += 1
@@ -167,9 +242,106 @@ def write_maze_data(cfg: MazeDataConfig) -> int:
 
         table = pa.Table.from_pylist(list(rows))
         n_written = table.num_rows
-        with atomic_open(cfg.out, "wb") as handle:
+        with atomic_open(out, "wb") as handle:
             pq.write_table(table, handle)
     return n_written
+
+
+def excluded_prompts(paths: Iterable[Path]) -> set[str]:
+    """The prompt texts (last message) of the rows in ``paths``."""
+    prompts: set[str] = set()
+    for path in paths:
+        for i, row in enumerate(read_rows(path)):
+            try:
+                prompts.add(row["prompt"][-1]["content"])
+            except (KeyError, TypeError, IndexError):
+                raise ValueError(f"--exclude {str(path)!r}: row {i} has no prompt messages") from None
+    return prompts
+
+
+# How many consecutive repeated prompts end the search for new problems (the task is exhausted).
+_MAX_REPEATS = 2000
+
+
+def distinct_problems(task: Any, n: int, seed: list[int], exclude: set[str]) -> Iterable[Any]:
+    """``n`` problems of ``task`` with distinct prompts, none in ``exclude``; ``ValueError`` when exhausted."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    seen = set(exclude)
+    for made in range(n):
+        for _ in range(_MAX_REPEATS):
+            problem = task.generate(rng)
+            if problem.question not in seen:
+                break
+        else:
+            raise ValueError(f"cannot make {n} distinct problems of {task!r}: only {made} new prompts were found "
+                             f"after {_MAX_REPEATS} repeats in a row; ask for fewer or widen the task's options")
+        seen.add(problem.question)
+        yield problem
+
+
+def _parse_json_object(text: str, option: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{option} is not valid JSON ({err.msg}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{option} must be a JSON object, got {text!r}")  # noqa: TRY004 - the CLI reports ValueError
+    return value
+
+
+def write_puzzles_data(cfg: PuzzlesDataConfig, task_name: str = "puzzles") -> int:
+    """Generate and write puzzle rows; returns the number written."""
+    fmt = output_format(cfg.out)
+    if cfg.n < 1:
+        raise ValueError(f"--n must be >= 1, got {cfg.n}")
+    options = _parse_json_object(cfg.options, "--options")
+    _check_output_path(cfg.out)
+    pq = _require_pyarrow() if fmt == "parquet" else None
+    from passkrl.tasks import get_task, puzzles
+    from passkrl.tasks import maze as maze_module
+
+    task = get_task(task_name, datasets=cfg.datasets or None, options=options, binary_threshold=cfg.binary_threshold,
+                    allow_eval=cfg.allow_eval)
+    exclude = excluded_prompts(cfg.exclude)
+    problems = distinct_problems(task, cfg.n, maze_module.split_seed(cfg.seed, cfg.split), exclude)
+
+    def rows() -> Iterable[dict[str, Any]]:
+        for index, problem in enumerate(problems):
+            row = puzzles.to_verl_row(problem, cfg.split, index)
+            if cfg.binary_threshold is not None:
+                row["extra_info"]["binary_threshold"] = float(cfg.binary_threshold)
+            yield row
+
+    return write_rows(cfg.out, fmt, rows(), cfg.n, cfg.progress, f"puzzles {cfg.split} rows", pq)
+
+
+def write_maths_data(cfg: MathsDataConfig) -> int:
+    """Generate (or convert --input) and write maths rows; returns the number written."""
+    fmt = output_format(cfg.out)
+    if cfg.n is not None and cfg.n < 1:
+        raise ValueError(f"--n must be >= 1, got {cfg.n}")
+    if cfg.input is None and cfg.n is None:
+        raise ValueError("--n is required when generating problems (or give --input FILE to convert)")
+    _check_output_path(cfg.out)
+    pq = _require_pyarrow() if fmt == "parquet" else None
+    from passkrl.tasks import get_task, maths
+    from passkrl.tasks import maze as maze_module
+
+    exclude = excluded_prompts(cfg.exclude)
+    if cfg.input is not None:
+        task = get_task("maths", data=cfg.input, question_field=cfg.question_field, answer_field=cfg.answer_field)
+        converted = (task.problem(question, answer, kind="data", row=i) for i, (question, answer) in enumerate(task.rows))
+        kept = (p for p in converted if p.question not in exclude)
+        limit = cfg.n if cfg.n is not None else len(task.rows)
+        problems: Iterable[Any] = (p for _, p in zip(range(limit), kept))
+    else:
+        task = get_task("maths", kinds=cfg.kinds, max_int=cfg.max_int)
+        limit = int(cfg.n)
+        problems = distinct_problems(task, limit, maze_module.split_seed(cfg.seed, cfg.split), exclude)
+    rows = (maths.to_verl_row(problem, cfg.split, index) for index, problem in enumerate(problems))
+    return write_rows(cfg.out, fmt, rows, limit, cfg.progress, f"maths {cfg.split} rows", pq)
 
 
 def _usage() -> str:
@@ -188,8 +360,21 @@ def main(argv: list[str]) -> int:
     task, rest = argv[0], argv[1:]
     if task not in DATA_TASKS:
         raise ValueError(f"unknown task {task!r}; known tasks: {', '.join(DATA_TASKS)}")
-    cfg = tyro.cli(MazeDataConfig, args=rest, prog=f"passkrl data {task}")
-    n_written = write_maze_data(cfg)
-    print(f"wrote {n_written} {cfg.split} rows (maze sizes {cfg.sizes}, seed {cfg.seed}) to {cfg.out}",
-          file=sys.stdout)
+    if task == "maze":
+        cfg = tyro.cli(MazeDataConfig, args=rest, prog=f"passkrl data {task}")
+        n_written = write_maze_data(cfg)
+        print(f"wrote {n_written} {cfg.split} rows (maze sizes {cfg.sizes}, seed {cfg.seed}) to {cfg.out}",
+              file=sys.stdout)
+    elif task in ("puzzles", "enigmata_mix"):
+        puzzles_cfg = tyro.cli(PuzzlesDataConfig, args=rest, prog=f"passkrl data {task}")
+        n_written = write_puzzles_data(puzzles_cfg, task)
+        which = puzzles_cfg.datasets or "the Enigmata-like mix"
+        print(f"wrote {n_written} {puzzles_cfg.split} rows ({which}, seed {puzzles_cfg.seed}) to {puzzles_cfg.out}",
+              file=sys.stdout)
+    else:
+        maths_cfg = tyro.cli(MathsDataConfig, args=rest, prog=f"passkrl data {task}")
+        n_written = write_maths_data(maths_cfg)
+        which = f"from {maths_cfg.input}" if maths_cfg.input else f"generated: {maths_cfg.kinds}"
+        print(f"wrote {n_written} {maths_cfg.split} rows ({which}, seed {maths_cfg.seed}) to {maths_cfg.out}",
+              file=sys.stdout)
     return 0

@@ -17,7 +17,8 @@ from passkrl.train.config import TrainConfig, resolve
 
 def default_run_dir(cfg: TrainConfig) -> Path:
     tag = cfg.k_schedule.replace("@", "at").replace(",", "-") if cfg.k_schedule else f"k{cfg.k}"
-    return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{cfg.estimator}-{tag}{'-smoke' if cfg.smoke else ''}"
+    task = "" if cfg.task == "maze" else f"{cfg.task.replace('/', '-')}-"
+    return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{task}{cfg.estimator}-{tag}{'-smoke' if cfg.smoke else ''}"
 
 
 def load_run_config(run_dir: Path) -> TrainConfig:
@@ -55,7 +56,8 @@ def main(argv: list[str]) -> int:
     from passkrl.train.trainer import Interrupted, run
 
     started = time.perf_counter()
-    print(f"passkrl train: {cfg.estimator} k={cfg.k_schedule or cfg.k}, run directory {run_dir}"
+    print(f"passkrl train: {cfg.task if cfg.task != 'maze' else ''}{' ' if cfg.task != 'maze' else ''}"
+          f"{cfg.estimator} k={cfg.k_schedule or cfg.k}, run directory {run_dir}"
           + (" (resuming)" if resuming else ""))
     try:
         summary = run(cfg, run_dir, resume=resuming)

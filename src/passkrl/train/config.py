@@ -56,14 +56,19 @@ class TrainConfig:
     """Continuous maze rewards (progress towards E) instead of 0/1."""
 
     # --- task
+    task: str = "maze"
+    """What to learn: maze (the paper's task), or a short-answer task the tiny model can learn: chain_sum,
+    basic_arithmetic (reasoning-gym), maths (generated arithmetic checked by math-verify); see docs/tasks.md."""
+    task_options: str = "{}"
+    """Options of a non-maze --task as JSON: reasoning-gym config fields, e.g. '{"max_terms": 4}', or maths options."""
     train_sizes: str = "7,9"
     """Maze sizes (odd) used for training."""
     test_sizes: str = "7,9,11"
     """Maze sizes of the held-out test set (sizes not in training test generalisation)."""
     n_train_mazes: int = 3000
-    """Distinct training mazes."""
+    """Distinct training mazes (or problems of a non-maze --task)."""
     n_test_mazes: int = 16
-    """Held-out test mazes per test size (deduplicated against training)."""
+    """Held-out test mazes per test size, or problems per data set / kind (deduplicated against training)."""
 
     # --- model
     model: Path | None = None
@@ -160,6 +165,12 @@ class TrainConfig:
             raise ValueError("adaptive_entropy takes its entropies from the rollouts; do not pass 'entropy'")
         if self.partial_credit and estimators.INFO[self.estimator].binary_only:
             raise ValueError(f"--estimator {self.estimator} needs binary rewards; drop --partial-credit")
+        if self.task != "maze":
+            from passkrl.train.text_policy import build_task
+
+            if self.model is not None:
+                raise ValueError(f"--model trains on the maze only; drop it or use --task maze (got --task {self.task!r})")
+            build_task(self)  # an unknown task, a missing extra or bad --task-options fails here
 
     def params(self) -> dict[str, Any]:
         try:

@@ -1,5 +1,9 @@
 """The embedded trainer: Pass@k Training of a tiny transformer on mazes, readable top to bottom.
 
+``--task`` other than ``maze`` swaps the data and the policy for a short-answer text task
+(:mod:`passkrl.train.text_policy`: reasoning-gym's chain_sum / basic_arithmetic, generated maths);
+the four steps below are the same, with the task's scorer as the verifier.
+
 One RL step (arXiv 2508.10751 §2, Algorithm in appendix C):
 
 1. **rollout**   sample ``n_prompts`` mazes and ``n_rollouts`` answers each from the current policy;
@@ -43,6 +47,7 @@ from passkrl.core.shaping import KSchedule
 from passkrl.io import write_json_atomic
 from passkrl.metrics import distinct_wrong_answers, pass_at_k
 from passkrl.train import checkpoint as ckpt
+from passkrl.train import text_policy
 from passkrl.train.config import TrainConfig, parse_int_list
 from passkrl.train.policy import MazePolicy, build_policy
 from passkrl.train.warmup import warm_up
@@ -52,12 +57,15 @@ from passkrl.train.warmup import warm_up
 
 @dataclass(frozen=True)
 class MazeData:
-    train: list  # list[passkrl.tasks.maze.Maze]
+    train: list  # list[passkrl.tasks.maze.Maze], or list[passkrl.tasks.Problem] for a text --task
     test: list
 
 
 def make_data(cfg: TrainConfig) -> MazeData:
     from passkrl.tasks import maze
+
+    if cfg.task != "maze":
+        return MazeData(*text_policy.make_text_data(cfg))
 
     train, test = maze.train_test_split(
         train_sizes=parse_int_list(cfg.train_sizes, "train_sizes"),
@@ -91,7 +99,7 @@ def evaluate(policy: MazePolicy, mazes: list, cfg: TrainConfig, step: int) -> di
         correct_by_maze.extend(rewards.sum(axis=1).astype(int).tolist())
         entropies.extend(rollout.mean_entropy.reshape(len(chunk), n).mean(axis=1).tolist())
         wrong_distinct.extend(distinct_wrong_answers(answers.tolist(), (rewards == 1).tolist()))
-        sizes.extend(m.size for m in chunk)
+        sizes.extend(text_policy.eval_group(m) for m in chunk)  # maze size, or a text task's data set / kind
     correct = np.array(correct_by_maze)
     ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= n]
     if n not in ks:
@@ -108,7 +116,7 @@ def evaluate(policy: MazePolicy, mazes: list, cfg: TrainConfig, step: int) -> di
     result["by_size"] = by_size
     # per maze, for intervals over test prompts (passkrl experiment)
     result["correct"] = correct.tolist()
-    result["sizes"] = [int(size) for size in sizes]
+    result["sizes"] = [int(size) if isinstance(size, (int, np.integer)) else size for size in sizes]  # text tasks: names
     return result
 
 
@@ -214,11 +222,11 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
     metrics_path = run_dir / "metrics.jsonl"
 
     # Warm-up: supervised shortest paths, cached by its settings (identical for every estimator).
-    policy = build_policy(cfg)
+    policy = build_policy(cfg) if cfg.task == "maze" else text_policy.build_text_policy(cfg, data.train, data.test)
     optimizer = torch.optim.AdamW(policy.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
     state = ckpt.load_latest(run_dir) if resume else None
     if state is None:
-        warm_up(policy, data.train, cfg)
+        warm_up(policy, data.train, cfg if cfg.task == "maze" else text_policy.warmup_config(cfg))
         start_step = 0
         ckpt.truncate_metrics(metrics_path, 0)
         before = evaluate(policy, data.test, cfg, step=0)

@@ -1,0 +1,259 @@
+"""Reward functions for verl and TRL: one dispatcher over every passkrl task, plain functions.
+
+**verl** (``custom_reward_function.path=<this file> custom_reward_function.name=compute_score``)::
+
+    compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs) -> float
+
+routes on the row's ``data_source`` (what ``passkrl data TASK`` writes): ``passkrl/maze`` to
+:func:`passkrl.tasks.maze.compute_score`, ``passkrl/puzzles/<dataset>`` to
+:func:`passkrl.tasks.puzzles.compute_score`, ``passkrl/maths`` to
+:func:`passkrl.tasks.maths.compute_score`. A data source it does not know is a ``ValueError`` (a
+configuration error, not a bad response); any response text gives a float in ``[0, 1]``.
+:func:`compute_score_batch` has the signature of verl's batch reward manager
+(``reward_model.reward_manager=batch``) and scores maths and isolated puzzles in parallel.
+
+**TRL** (``GRPOTrainer(reward_funcs=[passkrl_reward], ...)``): TRL calls a reward function as
+``reward(prompts=..., completions=..., **columns)`` where every extra column of the data set
+arrives as a list with one value per completion, and each completion is a string or, for
+conversational data sets, a list of chat messages ``[{"role": "assistant", "content": ...}]``.
+:func:`passkrl_reward` reads the columns of ``passkrl data`` rows (``data_source``, ``reward_model``
+or ``ground_truth``, ``extra_info``), so the same files train with verl and TRL.
+:func:`make_trl_reward` builds a reward function for rows without ``data_source``.
+
+Nothing here imports verl or TRL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+MAZE = "passkrl/maze"
+PUZZLES_PREFIX = "passkrl/puzzles/"
+MATHS = "passkrl/maths"
+
+
+def route(data_source: str) -> str:
+    """``"maze"``, ``"puzzles"`` or ``"maths"`` for a row's ``data_source``; ``ValueError`` otherwise."""
+    source = str(data_source)
+    if source == MAZE:
+        return "maze"
+    if source.startswith(PUZZLES_PREFIX) and len(source) > len(PUZZLES_PREFIX):
+        return "puzzles"
+    if source == MATHS or source.startswith(MATHS + "/"):
+        return "maths"
+    raise ValueError(f"no passkrl reward function for data_source {data_source!r}; "
+                     f"known: {MAZE!r}, {PUZZLES_PREFIX}<dataset>, {MATHS!r}")
+
+
+def _text(solution: Any) -> str:
+    return solution if isinstance(solution, str) else ""
+
+
+def _maze_score(data_source: str, solution: str, ground_truth: Any, extra_info: dict | None) -> float:
+    from passkrl.tasks import maze
+
+    try:
+        return maze.compute_score(data_source, solution, ground_truth, extra_info)
+    except ValueError:  # a malformed grid in the row: no correct answer can exist
+        return 0.0
+
+
+def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
+                  **kwargs: Any) -> float:
+    """verl's ``compute_score``: the reward of ``solution_str`` for a row of any passkrl task."""
+    kind = route(data_source)
+    solution = _text(solution_str)
+    if kind == "maze":
+        return _maze_score(data_source, solution, ground_truth, extra_info)
+    if kind == "puzzles":
+        from passkrl.tasks import puzzles, require_extra
+
+        require_extra("puzzles")
+        return puzzles.compute_score(data_source, solution, ground_truth, extra_info, **kwargs)
+    from passkrl.tasks import maths, require_extra
+
+    require_extra("maths")
+    return maths.compute_score(data_source, solution, "" if ground_truth is None else str(ground_truth), extra_info)
+
+
+def compute_score_batch(data_sources: Sequence[str], solution_strs: Sequence[str], ground_truths: Sequence[Any],
+                        extra_infos: Sequence[dict | None] | None = None, *, workers: int = 1,
+                        **kwargs: Any) -> list[float]:
+    """Rewards of a batch of rows (verl's batch reward manager signature), in order.
+
+    Maths rows go to :func:`passkrl.tasks.maths.score_responses` together, puzzle rows of one data
+    set to :meth:`PuzzleTask.score_batch`, so slow scorers run in ``workers`` processes at once; the
+    result equals ``[compute_score(...) for each row]``.
+    """
+    n = len(data_sources)
+    if not (len(solution_strs) == len(ground_truths) == n):
+        raise ValueError(f"batch lengths differ: {n} data sources, {len(solution_strs)} solutions, "
+                         f"{len(ground_truths)} ground truths")
+    infos = list(extra_infos) if extra_infos is not None else [None] * n
+    if len(infos) != n:
+        raise ValueError(f"batch lengths differ: {n} data sources, {len(infos)} extra_infos")
+    kinds = [route(source) for source in data_sources]
+    rewards = [0.0] * n
+
+    maths_rows = [i for i, kind in enumerate(kinds) if kind == "maths"]
+    if maths_rows:
+        from passkrl.tasks import maths, require_extra
+
+        require_extra("maths")
+        settings: dict[tuple[bool, float], list[int]] = {}
+        for i in maths_rows:
+            info = infos[i] if isinstance(infos[i], dict) else {}
+            key = (bool(info.get("lenient", False)), float(info.get("timeout_s", maths.DEFAULT_TIMEOUT_S)))
+            settings.setdefault(key, []).append(i)
+        for (lenient, timeout_s), rows in settings.items():
+            scores = maths.score_responses(["" if ground_truths[i] is None else str(ground_truths[i]) for i in rows],
+                                           [_text(solution_strs[i]) for i in rows], timeout_s=timeout_s,
+                                           lenient=lenient, workers=workers)
+            for i, value in zip(rows, scores):
+                rewards[i] = value
+
+    puzzle_rows = [i for i, kind in enumerate(kinds) if kind == "puzzles"]
+    if puzzle_rows:
+        from passkrl.tasks import puzzles, require_extra
+
+        require_extra("puzzles")
+        groups: dict[tuple, list[int]] = {}
+        problems = {}
+        for i in puzzle_rows:
+            problem = puzzles.problem_from_ground_truth(data_sources[i], ground_truths[i])
+            key = (problem.meta["dataset"], puzzles.to_json(problem.meta["config"]),
+                   *puzzles.row_settings(infos[i], kwargs))
+            groups.setdefault(key, []).append(i)
+            problems[i] = problem
+        for key, rows in groups.items():
+            task = puzzles.row_task(*key)
+            scores = task.score_batch([problems[i] for i in rows], [_text(solution_strs[i]) for i in rows],
+                                      workers=workers)
+            for i, value in zip(rows, scores):
+                rewards[i] = value
+
+    for i, kind in enumerate(kinds):
+        if kind == "maze":
+            rewards[i] = _maze_score(data_sources[i], _text(solution_strs[i]), ground_truths[i], infos[i])
+    return rewards
+
+
+# ------------------------------------------------------------------------------------- TRL
+
+
+def completion_text(completion: Any) -> str:
+    """The text of one TRL completion: a string, or the content of the last assistant message.
+
+    Message content may itself be a list of parts (``[{"type": "text", "text": ...}]``); their
+    texts are joined. Anything else gives ``""`` (a reward of 0, never an exception).
+    """
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, dict):
+        completion = [completion]
+    if isinstance(completion, (list, tuple)):
+        messages = [m for m in completion if isinstance(m, dict)]
+        assistant = [m for m in messages if m.get("role", "assistant") == "assistant"] or messages
+        if not assistant:
+            return ""
+        content = assistant[-1].get("content", "")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, (list, tuple)):
+            return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content
+                           if isinstance(part, (dict, str)))
+    return ""
+
+
+def _column(kwargs: dict[str, Any], name: str, n: int) -> list[Any] | None:
+    values = kwargs.get(name)
+    if values is None:
+        return None
+    values = list(values)
+    if len(values) != n:
+        raise ValueError(f"column {name!r} has {len(values)} values for {n} completions")
+    return values
+
+
+def _ground_truths(kwargs: dict[str, Any], n: int) -> list[Any]:
+    direct = _column(kwargs, "ground_truth", n)
+    if direct is not None:
+        return direct
+    nested = _column(kwargs, "reward_model", n)
+    if nested is not None:
+        return [value.get("ground_truth") if isinstance(value, dict) else None for value in nested]
+    answers = _column(kwargs, "answer", n)
+    if answers is not None:
+        return answers
+    raise ValueError("no ground truth among the data set's columns: expected 'reward_model' "
+                     "(passkrl/verl rows), 'ground_truth' or 'answer'")
+
+
+def _extra_infos(kwargs: dict[str, Any], n: int) -> list[dict | None]:
+    infos = _column(kwargs, "extra_info", n) or [None] * n
+    parsed = []
+    for info in infos:
+        if isinstance(info, str):  # some loaders keep nested columns as JSON text
+            try:
+                info = json.loads(info)
+            except ValueError:
+                info = None
+        parsed.append(info if isinstance(info, dict) else None)
+    return parsed
+
+
+def passkrl_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None,
+                   **kwargs: Any) -> list[float]:
+    """TRL reward function for ``passkrl data`` rows (columns ``data_source``, ``reward_model``, ``extra_info``).
+
+    ``workers`` (keyword, default 1) scores maths and isolated puzzles in that many processes.
+    """
+    completions = list(completions or [])
+    n = len(completions)
+    sources = _column(kwargs, "data_source", n)
+    if sources is None:
+        raise ValueError("passkrl_reward needs a 'data_source' column (rows of `passkrl data`); "
+                         "for other data sets use make_trl_reward(task)")
+    return compute_score_batch(sources, [completion_text(c) for c in completions], _ground_truths(kwargs, n),
+                               _extra_infos(kwargs, n), workers=int(kwargs.get("workers", 1)))
+
+
+def make_trl_reward(task: str | None = None, *, workers: int = 1, **options: Any) -> Callable[..., list[float]]:
+    """A TRL reward function.
+
+    ``task=None``: :func:`passkrl_reward` (rows carry ``data_source``). ``task="maths"``: rows with a
+    ``ground_truth`` / ``answer`` column (or ``reward_model``) are scored as maths answers;
+    ``task="puzzles/<dataset>"``: as answers to that reasoning-gym data set (ground truth JSON from
+    ``passkrl data`` or a plain reference answer); ``task="maze"``: the ground truth is the grid.
+    ``options`` go into ``extra_info`` (e.g. ``binary_threshold=1.0``, ``lenient=True``).
+    """
+    if task is None:
+        source = None
+    elif task == "maths":
+        source = MATHS
+    elif task == "maze":
+        source = MAZE
+    elif task.startswith("puzzles/"):
+        source = PUZZLES_PREFIX + task.split("/", 1)[1]
+    else:
+        raise ValueError(f"make_trl_reward: task must be None, 'maze', 'maths' or 'puzzles/<dataset>', got {task!r}")
+    if source is not None:
+        route(source)
+
+    def reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None,
+               **kwargs: Any) -> list[float]:
+        completions = list(completions or [])
+        n = len(completions)
+        if source is None:
+            return passkrl_reward(prompts, completions, workers=workers, **kwargs)
+        infos = [{**(info or {}), **options} if options else info for info in _extra_infos(kwargs, n)]
+        return compute_score_batch([source] * n, [completion_text(c) for c in completions], _ground_truths(kwargs, n),
+                                   infos, workers=workers)
+
+    reward.__name__ = f"passkrl_{(task or 'reward').replace('/', '_')}"  # TRL logs rewards by function name
+    return reward
+
+
+__all__ = ["completion_text", "compute_score", "compute_score_batch", "make_trl_reward", "passkrl_reward", "route"]

@@ -1,0 +1,203 @@
+"""A generic text policy for the embedded trainer: the tiny character model on short-answer tasks.
+
+``passkrl train --task NAME`` with a task other than the maze goes through this module. The tiny
+transformer reads the task's bare question (reasoning-gym's question, or the maths generator's,
+without the ``<answer>`` instruction), then a prompt-end character, and answers with the bare
+answer characters and an end-of-sequence token; the answer is scored by the task's own scorer on the
+bare answer (``score_answers``): reasoning-gym's ``score_answer`` for puzzles, math-verify for maths.
+The supervised warm-up imitates the reference answers (reasoning-gym items carry one; the maths
+generator knows its answer), and RL is the same loop as for mazes.
+
+Only tasks whose answers a ~1M-parameter character model can learn from scratch in minutes are
+offered (:data:`TRAINABLE`): short single-number answers to short arithmetic questions. Everything
+else (the Enigmata-like mix, long or structured answers, word puzzles) needs a pretrained language
+model: train it with verl or TRL on rows from ``passkrl data`` (docs/tasks.md).
+
+Departures: prompts are read character by character over printable ASCII (:data:`ALPHABET`); any
+other character becomes ``?``. Partial credit (``--partial-credit``) keeps reasoning-gym's
+continuous scores; by default a puzzle reward is 1 only for a score of 1 (``binary_threshold=1``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import string
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from passkrl.models.tiny import TinyTransformer, TinyTransformerConfig
+from passkrl.models.tokenizer import CharTokenizer
+from passkrl.tasks.base import Problem
+from passkrl.train.config import TrainConfig
+from passkrl.train.policy import MazePolicy
+
+PROMPT_END = "\x1f"
+"""Closes the question (ASCII unit separator: never part of a question); the answer follows it."""
+ALPHABET = "".join(ch for ch in string.printable if ch not in "\t\r\x0b\x0c") + PROMPT_END
+"""Printable ASCII, newline and :data:`PROMPT_END`; PAD, BOS and EOS come from the tokenizer."""
+
+
+@dataclass(frozen=True)
+class TaskPreset:
+    """How ``--task NAME`` builds its task: the registry name and its options (``--task-options`` merges in)."""
+
+    task: str
+    options: dict[str, Any]
+    description: str
+
+
+TRAINABLE: dict[str, TaskPreset] = {
+    "chain_sum": TaskPreset("puzzles", {"datasets": ["chain_sum"], "options": {"chain_sum": {
+        "min_terms": 2, "max_terms": 3, "min_digits": 1, "max_digits": 1, "allow_negation": False}}},
+        "reasoning-gym chain_sum: sums and differences of 2-3 one-digit numbers"),
+    "basic_arithmetic": TaskPreset("puzzles", {"datasets": ["basic_arithmetic"], "options": {"basic_arithmetic": {
+        "min_terms": 2, "max_terms": 3, "min_digits": 1, "max_digits": 1, "operators": ["+", "-", "*"],
+        "allow_parentheses": False, "allow_negation": False}}},
+        "reasoning-gym basic_arithmetic: 2-3 one-digit numbers with + - *"),
+    "maths": TaskPreset("maths", {"kinds": ["arithmetic"], "max_int": 9},
+                        "the maths generator's integer arithmetic, checked by math-verify"),
+}
+"""Tasks the tiny model can learn, by ``--task`` name (``puzzles/chain_sum`` etc. are accepted too)."""
+
+
+def preset_name(task: str) -> str:
+    """The :data:`TRAINABLE` key of ``--task`` (``puzzles/chain_sum`` -> ``chain_sum``)."""
+    return task.split("/", 1)[1] if task.startswith("puzzles/") else task
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+def task_options(cfg: TrainConfig) -> dict[str, Any]:
+    """``--task-options`` as a dict; for a puzzle, a flat dict is the reasoning-gym config of its data set."""
+    try:
+        options = json.loads(cfg.task_options)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--task-options is not valid JSON ({err.msg}): {cfg.task_options!r}") from None
+    if not isinstance(options, dict):
+        raise ValueError(f"--task-options must be a JSON object, got {cfg.task_options!r}")  # noqa: TRY004
+    return options
+
+
+def build_task(cfg: TrainConfig):
+    """The task of ``--task`` with its preset and ``--task-options``; ``ValueError`` if the tiny model cannot learn it."""
+    from passkrl.tasks import get_task, require_extra
+
+    name = preset_name(cfg.task)
+    if name not in TRAINABLE:
+        raise ValueError(f"--task {cfg.task!r} is not trainable by the tiny model; choose one of: maze, "
+                         f"{', '.join(TRAINABLE)} (other tasks need a real LLM through verl or TRL, see docs/tasks.md)")
+    preset = TRAINABLE[name]
+    require_extra(preset.task)
+    extra = task_options(cfg)
+    if preset.task == "puzzles":
+        dataset = preset.options["datasets"][0]
+        options = _merge(preset.options, {"options": {dataset: extra}})
+        options["binary_threshold"] = None if cfg.partial_credit else 1.0
+    else:
+        options = _merge(preset.options, extra)
+    try:
+        return get_task(preset.task, **options)
+    except TypeError as err:  # an unknown keyword in --task-options
+        raise ValueError(f"--task-options {cfg.task_options!r}: {err}") from None
+
+
+def make_text_data(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
+    """Held-out problems first (stream ``[seed, 1]``), then training problems that exclude their prompts.
+
+    ``n_test_mazes`` problems per evaluation group (the reasoning-gym data set, or the maths kind) and
+    ``n_train_mazes`` training problems, all distinct.
+    """
+    from passkrl.tasks.data_cmd import distinct_problems
+    from passkrl.tasks.maze import split_seed
+
+    task = build_task(cfg)
+    n_groups = len(getattr(task, "datasets", None) or getattr(task, "kinds", None) or (1,))
+    test = list(distinct_problems(task, cfg.n_test_mazes * n_groups, split_seed(cfg.seed, "test"), set()))
+    train = list(distinct_problems(task, cfg.n_train_mazes, split_seed(cfg.seed, "train"), {p.question for p in test}))
+    return train, test
+
+
+def eval_group(item: Any) -> Any:
+    """What the evaluation groups results by: a maze's size, a problem's data set or kind."""
+    return item.meta["group"] if isinstance(item, Problem) else item.size
+
+
+def warmup_config(cfg: TrainConfig) -> TrainConfig:
+    """The config the warm-up cache key is computed from: the task takes the place of the (unused) maze sizes.
+
+    The key of ``passkrl.train.warmup`` hashes a fixed list of fields that does not include the task;
+    without this, a text task and a maze run with equal settings would share (and overwrite) one entry.
+    """
+    return dataclasses.replace(cfg, train_sizes=f"task={cfg.task};options={cfg.task_options};"
+                                                f"partial={cfg.partial_credit}", test_sizes="-")
+
+
+def encode_question(text: str) -> str:
+    """The question as the tiny model reads it: characters outside :data:`ALPHABET` become ``?``."""
+    allowed = set(ALPHABET) - {PROMPT_END}
+    return "".join(ch if ch in allowed else "?" for ch in text) + PROMPT_END
+
+
+class TextPolicy(MazePolicy):
+    """:class:`MazePolicy`'s sampling and log-probabilities over a task's bare questions and answers."""
+
+    def __init__(self, model: TinyTransformer, tokenizer: CharTokenizer, max_new_tokens: int, task: Any):
+        super().__init__(model, tokenizer, max_new_tokens)
+        self.task = task
+
+    def _prompt_ids(self, problems: list) -> list[list[int]]:
+        return [[self.tokenizer.bos_id] + self.tokenizer.encode(encode_question(p.meta["text"])) for p in problems]
+
+    def score(self, problems: list, answers: list[str], *, partial: bool) -> np.ndarray:
+        """Rewards ``[len(problems) * n]`` of bare answers grouped by problem, by the task's scorer."""
+        n = len(answers) // len(problems)
+        repeated = [problems[i // n] for i in range(len(answers))]
+        return np.array(self.task.score_answers(repeated, answers), dtype=np.float64)
+
+    def supervised_loss(self, problems: list) -> torch.Tensor:
+        """Cross-entropy of the reference answer (and EOS) given the question, on the answer tokens only."""
+        prompts = self._prompt_ids(problems)
+        answers = [self.tokenizer.encode(reference_answer(p)) + [self.tokenizer.eos_id] for p in problems]
+        width = max(len(p) + len(a) for p, a in zip(prompts, answers))
+        ids = torch.full((len(problems), width), self.tokenizer.pad_id, dtype=torch.long)
+        target = torch.zeros((len(problems), width), dtype=torch.long)
+        for row, (p, a) in enumerate(zip(prompts, answers)):
+            seq = p + a
+            ids[row, width - len(seq):] = torch.tensor(seq)  # left padding, as in sampling
+            target[row, width - len(a):] = 1
+        attention = (ids != self.tokenizer.pad_id).long()
+        logprobs, _ = self.model.sequence_logprobs(ids, attention, target)
+        return -(logprobs * target).sum() / target.sum()
+
+
+def reference_answer(problem: Problem) -> str:
+    """The answer the warm-up imitates; ``ValueError`` if it does not fit :data:`ALPHABET`."""
+    answer = problem.answer
+    if not answer or any(ch not in ALPHABET or ch == PROMPT_END for ch in answer):
+        raise ValueError(f"problem {problem.id!r} has no reference answer in printable ASCII ({answer!r}); "
+                         "the tiny model cannot be warmed up on it")
+    return answer
+
+
+def build_text_policy(cfg: TrainConfig, train: list[Problem], test: list[Problem]) -> TextPolicy:
+    """The tiny transformer sized for the task's questions and answers."""
+    torch.manual_seed(cfg.seed)
+    task = build_task(cfg)
+    problems = train + test
+    tokenizer = CharTokenizer(ALPHABET)
+    max_new = max(len(reference_answer(p)) for p in problems) + 4  # room for EOS and a few wrong characters
+    prompt_len = max(len(encode_question(p.meta["text"])) for p in problems) + 2
+    model = TinyTransformer(TinyTransformerConfig(
+        vocab_size=tokenizer.vocab_size, d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads,
+        d_ff=4 * cfg.d_model, max_seq_len=prompt_len + max_new + 8,
+    ))
+    return TextPolicy(model, tokenizer, max_new, task)
