@@ -8,6 +8,7 @@ followed by verl's ``validate_config``, and verl's custom-reward loader.
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -139,7 +140,7 @@ def test_registration_routes_in_a_fresh_interpreter(env, code):
     run_env = {k: v for k, v in os.environ.items() if not k.startswith("VERL_USE_EXTERNAL")} | env
     result = subprocess.run([sys.executable, "-c", code], env=run_env, check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    listed = eval(result.stdout.strip().splitlines()[-1])
+    listed = ast.literal_eval(result.stdout.strip().splitlines()[-1])
     assert "passk_analytic" in listed and "passk_combination" in listed and "pkpo_loo1" in listed
 
 
