@@ -146,9 +146,8 @@ def _train(config: dict[str, Any], run_dir: str, threads: int) -> float:
 def choose_jobs(jobs: int | None, n_pending: int) -> tuple[int, int]:
     """``(processes, torch threads per process)``.
 
-    By default one single-threaded process per core: the tiny transformer's matrices are too small
-    for two threads to help much, so independent runs side by side finish sooner (measured in
-    docs/experiments.md).
+    By default one single-threaded process per core, since runs are independent; ``--jobs 1`` gives
+    one process that uses every core's thread.
     """
     cores = os.cpu_count() or 1
     if jobs is not None and jobs < 1:
