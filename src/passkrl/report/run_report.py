@@ -78,7 +78,9 @@ def format_before_after(summary: dict[str, Any]) -> str:
     before, after = summary["before"], summary["after"]
     keys = _pass_keys(after)
     width = max(len(key) for key in keys) + 2
-    lines = [f"\nheld-out mazes ({after['n_mazes']}, {after['samples_per_maze']} samples each, T=1.0, top-p 0.95)",
+    task = summary.get("task", "maze")
+    held_out = "held-out mazes" if task == "maze" else f"held-out {task} problems"
+    lines = [f"\n{held_out} ({after['n_mazes']}, {after['samples_per_maze']} samples each, T=1.0, top-p 0.95)",
              f"{'':<22}" + "".join(f"{key:>{width + 2}}" for key in keys)]
     for label, record in (("after warm-up", before), (f"after RL (step {after['step']})", after)):
         lines.append(f"{label:<22}" + "".join(f"{record[key]:>{width + 2}.3f}" for key in keys))

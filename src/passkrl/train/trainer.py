@@ -270,7 +270,8 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
     finally:
         signal.signal(signal.SIGINT, previous)
     after = latest_eval if latest_eval["step"] == cfg.rl_steps else evaluate(policy, data.test, cfg, step=cfg.rl_steps)
-    summary = {"before": before, "after": after, "estimator": cfg.estimator, "k": cfg.k, "k_schedule": cfg.k_schedule}
+    summary = {"before": before, "after": after, "estimator": cfg.estimator, "k": cfg.k, "k_schedule": cfg.k_schedule,
+               "task": cfg.task}
     write_json_atomic(run_dir / "eval.json", summary)
     return summary
 
