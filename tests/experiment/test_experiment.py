@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from passkrl.cli import main as passkrl_main
+from passkrl.experiment import report as experiment_report
 from passkrl.experiment import results, runner
 from passkrl.experiment.cli import parse_settings, run_study
 from passkrl.experiment.studies import STUDIES, get_study, scaled_lr
@@ -68,6 +69,11 @@ def test_miniature_study_end_to_end_report_matches_results_json(tmp_path, monkey
             assert arm["final"]["pass@k/all"]["per_seed"][seed] == pytest.approx(np.mean(pass_at_k(n, correct, n)))
             unseen = ~np.isin(final["sizes"], list(train_sizes))
             assert arm["final"]["pass@1/unseen"]["per_seed"][seed] == pytest.approx(correct[unseen].mean() / n)
+    # the measured time is stated, and is the one recorded in results.json
+    timing = numbers["timing"]
+    assert timing["processes"] >= 1 and timing["total_s"] > 0
+    assert f"Measured time on this machine: {timing['total_s'] / 60:.1f} min in total" in report
+    assert "4 runs," in report
     # the tabular check is part of the diagnostic study, and holds
     assert numbers["extras"]["tabular_diagnostic"]["max_abs_pkpo_minus_alpha_k"] < 1e-10
 
@@ -84,6 +90,15 @@ def test_miniature_study_end_to_end_report_matches_results_json(tmp_path, monkey
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     assert json.loads((study_dir / "results.json").read_text())["arms"] == numbers["arms"]
 
+    # a rebuilt report keeps the commit its runs were trained at
+    stored = json.loads((study_dir / "results.json").read_text())
+    stored["commit"] = "0123abc"
+    (study_dir / "results.json").write_text(json.dumps(stored))
+    assert passkrl_main([*_tiny_args(out), "--report-only"]) == 0
+    rebuilt = (study_dir / "report.md").read_text()
+    assert "at commit `0123abc`" in rebuilt and "--report-only" not in rebuilt
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
 
 def test_partly_finished_study_trains_only_the_missing_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("PASSKRL_CACHE", str(tmp_path / "cache"))
@@ -98,6 +113,16 @@ def test_partly_finished_study_trains_only_the_missing_runs(tmp_path, monkeypatc
     # the schedule switches objective halfway: k = 4 for steps 1-2, then k = 1
     records = [json.loads(line) for line in (specs[1].run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["k"] for r in records if r["kind"] == "train"] == [4, 4, 1, 1]
+
+
+def test_timing_line_says_when_every_run_was_reused():
+    arms = [{"train_seconds": [60.0, 120.0]}, {"train_seconds": [180.0, None]}]
+    line = experiment_report.timing_line({"arms": arms})
+    assert "none in this study" in line and "reused" in line
+    assert "4 runs, 6.0 min of training summed over runs" in line
+    timed = experiment_report.timing_line({"arms": arms, "timing": {"total_s": 900.0, "warmup_s": 300.0, "train_s": 600.0,
+                                                         "processes": 2, "threads": 1}})
+    assert timed.startswith("Measured time on this machine: 15.0 min in total (5.0 min warm-up, 10.0 min RL runs")
 
 
 def test_report_only_needs_finished_runs(tmp_path):

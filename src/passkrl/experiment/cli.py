@@ -117,8 +117,11 @@ def run_study(name: str, *, seeds: int | None, quick: bool, out: Path, jobs: int
                          "run it without --report-only first")
     numbers = results.collect(study, specs)
     numbers["quick"] = quick
-    numbers["command"] = command or f"passkrl experiment {study.name}"
-    numbers["commit"] = _commit()
+    previous_path = study_dir / "results.json"
+    previous = json.loads(previous_path.read_text()) if report_only and previous_path.exists() else {}
+    # A rebuilt report keeps the command and commit its runs were trained with; training records its own.
+    numbers["commit"] = previous.get("commit") or _commit()
+    numbers["command"] = previous.get("command") or command or f"passkrl experiment {study.name}"
     if "processes" in timing:
         numbers["timing"] = {**timing, "total_s": timing["warmup_s"] + timing["train_s"]}
     numbers["extras"] = {}
@@ -144,8 +147,12 @@ def write_index(out: Path) -> Path:
             continue
         numbers = results.read_results(path)
         mode = "quick" if numbers.get("quick") else "full"
+        commit = f" at commit `{numbers['commit']}`" if numbers.get("commit") else ""
+        timing = numbers.get("timing")
+        spent = f"; {timing['total_s'] / 60:.1f} min on this machine" if timing else "; every run reused from another study"
         lines += [f"## [{numbers['title']}]({name}/report.md)", "",
-                  f"{len(numbers['seeds'])} seeds, {numbers['rl_steps']} RL steps ({mode}); `{numbers['command']}`", ""]
+                  f"{len(numbers['seeds'])} seeds, {numbers['rl_steps']} RL steps ({mode}); "
+                  f"`{numbers['command']}`{commit}{spent}", ""]
         lines += report.claims_table(numbers) + [""]
     path = out / "README.md"
     write_text_atomic(path, "\n".join(lines))

@@ -127,6 +127,24 @@ def _extras(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def timing_line(results: dict[str, Any]) -> str:
+    """What this study cost on this machine, saying which work it found already done."""
+    seconds = [s for arm in results["arms"] for s in arm["train_seconds"] if s is not None]
+    n_runs = sum(len(arm["train_seconds"]) for arm in results["arms"])
+    summed = f"{n_runs} runs, {fmt(sum(seconds) / 60, 1)} min of training summed over runs"
+    cache = ("Warm-up checkpoints are cached in `$PASSKRL_CACHE` and shared by every study, "
+             "so a study that finds them there spends no time on them.")
+    t = results.get("timing")
+    if not t:
+        return (f"Measured time on this machine: none in this study: every run had already been trained by "
+                f"another study in this directory and was reused ({summed}). {cache}")
+    return (f"Measured time on this machine: {fmt(t['total_s'] / 60, 1)} min in total "
+            f"({fmt(t['warmup_s'] / 60, 1)} min warm-up, {fmt(t['train_s'] / 60, 1)} min RL runs, "
+            f"{t['processes']} process(es) x {t['threads']} thread(s); {summed}), summed over invocations "
+            f"of this study in this directory; runs finished by another study in the same directory are reused. "
+            f"{cache}")
+
+
 def render(results: dict[str, Any], plots: list[str]) -> str:
     seeds = results["seeds"]
     lines = [f"# {results['title']}", ""] + claims_table(results) + [
@@ -144,12 +162,7 @@ def render(results: dict[str, Any], plots: list[str]) -> str:
         f"and test mazes ({results['n_bootstrap']} resamples; entropy and distinct answers over seeds only)."),
         "",
     ]
-    if results.get("timing"):
-        t = results["timing"]
-        lines += [(f"Measured time on this machine: {fmt(t['total_s'] / 60, 1)} min in total "
-                  f"({fmt(t['warmup_s'] / 60, 1)} min warm-up, {fmt(t['train_s'] / 60, 1)} min RL runs, "
-                  f"{t['processes']} process(es) x {t['threads']} thread(s)), summed over invocations "
-                  f"of this study in this directory."), ""]
+    lines += [timing_line(results), ""]
     lines += ["## Results per arm (test set, end of training)", ""] + arms_table(results)
     lines += ["", "## Cost", ""] + cost_table(results) + _extras(results)
     if plots:
