@@ -118,7 +118,7 @@ def run_study(name: str, *, seeds: int | None, quick: bool, out: Path, jobs: int
     numbers = results.collect(study, specs)
     numbers["quick"] = quick
     previous_path = study_dir / "results.json"
-    previous = json.loads(previous_path.read_text()) if report_only and previous_path.exists() else {}
+    previous = results.read_results(previous_path) if report_only and previous_path.exists() else {}
     # A rebuilt report keeps the command and commit its runs were trained with; training records its own.
     numbers["commit"] = previous.get("commit") or _commit()
     numbers["command"] = previous.get("command") or command or f"passkrl experiment {study.name}"
