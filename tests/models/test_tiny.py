@@ -14,7 +14,7 @@ PROMPTS = [[1, 3, 4, 5], [1, 4], [1, 5, 5, 3, 4, 6]]
 def model():
     torch.manual_seed(0)
     return TinyTransformer(TinyTransformerConfig(vocab_size=TOK.vocab_size, d_model=32, n_layers=2, n_heads=2,
-                                                 d_ff=64, max_seq_len=64)).eval()
+                                                 d_ff=64)).eval()
 
 
 def generate(model, seed=0, **kwargs):
@@ -92,3 +92,74 @@ def test_learns_a_copy_task():
     prompt = [1, 3, 6, 4, 5]
     out = model.generate([prompt], 5, temperature=0.0, eos_id=TOK.eos_id, pad_id=TOK.pad_id)
     assert out.completion_ids[0].tolist() == [3, 6, 4, 5, TOK.eos_id]
+
+
+# --- rotary positions, prompt sharing, finished rows leaving the batch
+
+
+def test_rotary_positions_are_relative_and_have_no_length_table(model):
+    seq = torch.tensor([[1, 3, 4, 5, 6, 3, 4]])
+    base = model(seq)
+    shifted = model(seq, position_ids=torch.arange(seq.shape[1])[None] + 1000)  # far past any training length
+    torch.testing.assert_close(base, shifted, atol=1e-4, rtol=0)  # only distances matter
+    long = torch.randint(3, 7, (2, 300), generator=torch.Generator().manual_seed(0))
+    long[:, 0] = 1
+    logits = model(long)  # 300 tokens: more than this model's tests ever train on
+    assert torch.isfinite(logits[..., 2:]).all()
+
+
+def test_kv_cache_equals_recomputation_at_unseen_lengths(model):
+    prompts = [[1] + [3, 4, 5, 6] * 20, [1, 4, 4]]  # an 81-token prompt
+    options = dict(temperature=1.0, top_p=0.9, eos_id=TOK.eos_id, pad_id=TOK.pad_id)
+    a = model.generate(prompts, 40, generator=torch.Generator().manual_seed(5), **options)
+    b = model.generate(prompts, 40, generator=torch.Generator().manual_seed(5), use_cache=False, **options)
+    assert torch.equal(a.completion_ids, b.completion_ids)
+    torch.testing.assert_close(a.logprobs, b.logprobs, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("temperature, top_p", [(1.0, 1.0), (0.7, 0.95), (0.0, 1.0)])
+def test_prompt_shared_sampling_equals_unshared(model, temperature, top_p):
+    n = 5
+    options = dict(temperature=temperature, top_p=top_p, eos_id=TOK.eos_id, pad_id=TOK.pad_id)
+    shared = model.generate(PROMPTS, 12, n_samples=n, generator=torch.Generator().manual_seed(3), **options)
+    repeated = [p for p in PROMPTS for _ in range(n)]
+    plain = model.generate(repeated, 12, generator=torch.Generator().manual_seed(3), **options)
+    reference = model.generate(repeated, 12, generator=torch.Generator().manual_seed(3), use_cache=False, **options)
+    assert torch.equal(shared.sequences, plain.sequences)
+    assert torch.equal(shared.completion_ids, reference.completion_ids)
+    torch.testing.assert_close(shared.logprobs, reference.logprobs, atol=1e-5, rtol=0)
+    assert shared.prompt_ids.shape[0] == len(PROMPTS)  # prompts are kept once
+    if temperature:
+        # rows finish at different steps (finished rows leave the batch), and the samples of a prompt differ
+        lengths = shared.completion_mask.sum(1)
+        assert len(set(lengths.tolist())) > 1
+        assert len({tuple(r) for r in shared.completion_ids[:n].tolist()}) > 1
+
+
+def test_shared_logprobs_equal_unshared_values_and_gradients():
+    torch.manual_seed(1)
+    model = TinyTransformer(TinyTransformerConfig(vocab_size=TOK.vocab_size, d_model=32, n_layers=2, n_heads=2, d_ff=64))
+    n = 4
+    out = model.generate(PROMPTS, 10, n_samples=n, eos_id=TOK.eos_id, pad_id=TOK.pad_id,
+                         generator=torch.Generator().manual_seed(0))
+    weights = torch.randn(out.completion_ids.shape, generator=torch.Generator().manual_seed(1))
+
+    shared_lp, shared_h = model.shared_logprobs(out.prompt_ids, out.prompt_mask, out.completion_ids, out.completion_mask, n)
+    (shared_lp * weights).sum().backward()
+    shared_grads = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad()
+
+    sequences = out.sequences
+    t_new = out.completion_ids.shape[1]
+    attention = torch.cat([out.prompt_mask.repeat_interleave(n, 0), out.completion_mask], 1)
+    full = torch.zeros_like(sequences)
+    full[:, -t_new:] = out.completion_mask
+    plain_lp, plain_h = model.sequence_logprobs(sequences, attention, full)
+    plain_lp, plain_h = plain_lp[:, -t_new:], plain_h[:, -t_new:]
+    (plain_lp * weights).sum().backward()
+
+    torch.testing.assert_close(shared_lp, plain_lp, atol=1e-5, rtol=0)
+    torch.testing.assert_close(shared_h, plain_h, atol=1e-5, rtol=0)
+    torch.testing.assert_close(shared_lp.detach(), out.logprobs * out.completion_mask, atol=1e-5, rtol=0)
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(shared_grads[name], p.grad, atol=1e-5, rtol=1e-4, msg=name)

@@ -1,9 +1,22 @@
-"""A tiny decoder-only transformer with batched KV-cache sampling, temperature and top-p.
+"""A tiny decoder-only transformer with rotary positions and prompt-shared KV-cache sampling.
 
-Pre-LayerNorm blocks, learned absolute positions, tied input/output embeddings, attention through
-``scaled_dot_product_attention``. Prompts of different lengths are left-padded: padding is masked out
-of attention and positions count from each row's first real token, so a prompt gives the same logits
-alone or in a padded batch.
+Pre-LayerNorm blocks, rotary position embeddings (RoPE, Su et al., arXiv 2104.09864), tied
+input/output embeddings, attention through ``scaled_dot_product_attention``. RoPE makes the attention
+score of a query and a key a function of their *distance* only, and it has no table of positions, so
+a model trained on short sequences can still address positions it never saw (a larger maze is a
+longer prompt): whether it *generalises* there is then a measurable question, not an impossibility.
+
+Prompts of different lengths are left-padded: padding is masked out of attention and positions
+count from each row's first real token, so a prompt gives the same logits alone or in a padded batch.
+
+Rollout groups share their prompt. :meth:`TinyTransformer.generate` with ``n_samples = n`` runs the
+prefill once per prompt and expands its KV cache over the ``n`` samples; rows that have emitted EOS
+leave the batch (the cache is compacted). :meth:`TinyTransformer.shared_logprobs` does the same for
+the update: each prompt's hidden states are computed once (with gradient) and every completion
+attends to them. Both are exact rewrites of the unshared computation (tests compare them). Sampling
+draws one uniform number per row and step from the generator and inverts the CDF, so which row
+leaves the batch when never changes another row's draw: the shared, compacted sampler and the plain
+recomputing one return the same tokens.
 """
 
 from __future__ import annotations
@@ -23,19 +36,47 @@ class TinyTransformerConfig:
     n_layers: int = 4
     n_heads: int = 4
     d_ff: int = 512
-    max_seq_len: int = 512
+    max_seq_len: int = 4096
+    """Longest prompt + completion accepted (a sanity limit: RoPE has no position table)."""
     dropout: float = 0.0
     suppress_ids: tuple[int, ...] = (0, 1)
     """Token ids the model never predicts (PAD and BOS): their logits are -inf."""
+    rope_base: float = 10_000.0
+    """Base of the rotary frequencies ``base^(-2i/d_head)``."""
 
 
 @dataclass
 class GenerationOutput:
-    sequences: torch.Tensor  # [B, T_prompt + T_new] left-padded prompts then completions (PAD after EOS)
-    completion_ids: torch.Tensor  # [B, T_new]
+    """Samples of ``P`` prompts, ``n_samples`` each: completion row ``i * n_samples + j`` is sample ``j`` of prompt ``i``."""
+
+    prompt_ids: torch.Tensor  # [P, T_prompt] left-padded prompts
+    prompt_mask: torch.Tensor  # [P, T_prompt] 1 on real prompt tokens
+    completion_ids: torch.Tensor  # [B, T_new] completions, PAD after EOS (B = P * n_samples)
     completion_mask: torch.Tensor  # [B, T_new] 1 for generated tokens up to and including EOS
     logprobs: torch.Tensor  # [B, T_new] log pi(token) of the unmodified policy (before temperature/top-p)
-    prompt_lengths: torch.Tensor  # [B]
+    prompt_lengths: torch.Tensor  # [P] real tokens per prompt
+    n_samples: int = 1
+
+    @property
+    def sequences(self) -> torch.Tensor:
+        """``[B, T_prompt + T_new]``: each completion after its (repeated) left-padded prompt."""
+        prompts = self.prompt_ids.repeat_interleave(self.n_samples, dim=0)
+        return torch.cat([prompts, self.completion_ids], dim=1)
+
+
+def rope_tables(positions: torch.Tensor, d_head: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``cos, sin`` of shape ``[B, 1, T, d_head]`` for integer ``positions [B, T]``."""
+    inv_freq = base ** (-torch.arange(0, d_head, 2, dtype=torch.float32, device=positions.device) / d_head)
+    angles = positions.to(torch.float32)[..., None] * inv_freq  # [B, T, d_head / 2]
+    angles = torch.cat([angles, angles], dim=-1)[:, None]  # [B, 1, T, d_head]
+    return angles.cos(), angles.sin()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate the pairs ``(x_i, x_{i + d/2})`` by the position's angles (the rotate-half form of RoPE)."""
+    half = x.shape[-1] // 2
+    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+    return x * cos + rotated * sin
 
 
 class Block(nn.Module):
@@ -49,19 +90,24 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model))
         self.dropout = cfg.dropout
 
-    def forward(self, x, attn_mask, cache=None, cache_pos: int = 0):
+    def qkv_heads(self, x, rope):
+        """Rotated queries and keys and the values, ``[B, H, T, d_head]`` each."""
         b, t, d = x.shape
-        h = self.n_heads
-        q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)  # 3 x [B, H, T, Dh]
-        if cache is not None:
-            cache_k, cache_v = cache
-            cache_k[:, :, cache_pos : cache_pos + t] = k
-            cache_v[:, :, cache_pos : cache_pos + t] = v
-            k, v = cache_k[:, :, : cache_pos + t], cache_v[:, :, : cache_pos + t]
+        q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
+        cos, sin = rope
+        return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v
+
+    def finish(self, x, q, k, v, attn_mask):
+        """Attention of ``q`` over ``(k, v)`` under ``attn_mask``, then the residual MLP."""
+        b, t, d = x.shape
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
                                            dropout_p=self.dropout if self.training else 0.0)
         x = x + self.proj(y.transpose(1, 2).reshape(b, t, d))
         return x + self.mlp(self.ln2(x))
+
+    def forward(self, x, attn_mask, rope):
+        q, k, v = self.qkv_heads(x, rope)
+        return self.finish(x, q, k, v, attn_mask)
 
 
 class TinyTransformer(nn.Module):
@@ -69,12 +115,17 @@ class TinyTransformer(nn.Module):
         super().__init__()
         if cfg.d_model % cfg.n_heads:
             raise ValueError(f"d_model {cfg.d_model} must be divisible by n_heads {cfg.n_heads}")
+        if (cfg.d_model // cfg.n_heads) % 2:
+            raise ValueError(f"rotary positions need an even head width, got d_model/n_heads = {cfg.d_model // cfg.n_heads}")
         self.cfg = cfg
         self.tok = nn.Embedding(cfg.vocab_size, cfg.d_model)
-        self.pos = nn.Embedding(cfg.max_seq_len, cfg.d_model)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.apply(self._init)
+
+    @property
+    def d_head(self) -> int:
+        return self.cfg.d_model // self.cfg.n_heads
 
     @staticmethod
     def _init(module):
@@ -90,28 +141,48 @@ class TinyTransformer(nn.Module):
     def positions(attention_mask: torch.Tensor) -> torch.Tensor:
         return (attention_mask.long().cumsum(dim=1) - 1).clamp(min=0)
 
+    def _rope(self, positions):
+        return rope_tables(positions, self.d_head, self.cfg.rope_base)
+
     def _logits(self, x):
         logits = self.ln_f(x) @ self.tok.weight.T
         if self.cfg.suppress_ids:
             logits[..., list(self.cfg.suppress_ids)] = -math.inf
         return logits
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None):
-        """Logits ``[B, T, V]`` of a (left-padded) batch."""
-        b, t = input_ids.shape
+    def _check_length(self, t: int) -> None:
+        if t > self.cfg.max_seq_len:
+            raise ValueError(f"sequence of {t} tokens exceeds max_seq_len {self.cfg.max_seq_len}")
+
+    @staticmethod
+    def _causal_padded_mask(attention_mask):
+        """``[B, 1, T, T]``: causal and not padding; a padding query sees itself (no empty rows)."""
+        t = attention_mask.shape[1]
+        device = attention_mask.device
+        causal = torch.ones(t, t, dtype=torch.bool, device=device).tril()
+        allowed = causal[None] & attention_mask.bool()[:, None, :]
+        return (allowed | torch.eye(t, dtype=torch.bool, device=device)[None])[:, None]
+
+    def hidden(self, input_ids, attention_mask=None, position_ids=None, *, return_kv: bool = False):
+        """Final hidden states ``[B, T, D]`` (before the last LayerNorm) and, if asked, each layer's ``(k, v)``."""
+        self._check_length(input_ids.shape[1])
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         if position_ids is None:
             position_ids = self.positions(attention_mask)
-        if t > self.cfg.max_seq_len:
-            raise ValueError(f"sequence of {t} tokens exceeds max_seq_len {self.cfg.max_seq_len}")
-        causal = torch.ones(t, t, dtype=torch.bool, device=input_ids.device).tril()
-        allowed = causal[None, :, :] & attention_mask.bool()[:, None, :]  # [B, T, T]
-        allowed = allowed | torch.eye(t, dtype=torch.bool, device=input_ids.device)[None]  # pads see themselves
-        x = self.tok(input_ids) + self.pos(position_ids)
+        mask = self._causal_padded_mask(attention_mask)
+        rope = self._rope(position_ids)
+        x = self.tok(input_ids)
+        kvs = []
         for block in self.blocks:
-            x = block(x, allowed[:, None])
-        return self._logits(x)
+            q, k, v = block.qkv_heads(x, rope)
+            kvs.append((k, v))
+            x = block.finish(x, q, k, v, mask)
+        return (x, kvs) if return_kv else x
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None):
+        """Logits ``[B, T, V]`` of a (left-padded) batch."""
+        return self._logits(self.hidden(input_ids, attention_mask, position_ids))
 
     def sequence_logprobs(self, input_ids, attention_mask, completion_mask):
         """``log p(x_t | x_<t)`` and the entropy of that predictive distribution, ``[B, T]`` each.
@@ -119,87 +190,172 @@ class TinyTransformer(nn.Module):
         Aligned to the token they predict (column 0 is always 0); zero where ``completion_mask`` is 0.
         """
         logits = self.forward(input_ids, attention_mask).float()  # [B, T, V]
-        logp = torch.log_softmax(logits[:, :-1], dim=-1)  # predicts tokens 1..T-1
-        token_logp = logp.gather(-1, input_ids[:, 1:, None]).squeeze(-1)
-        entropy = -(logp.exp() * logp.clamp(min=-1e30)).sum(-1)  # suppressed ids: 0 * -inf -> 0
+        token_logp, entropy = _token_logp_entropy(logits[:, :-1], input_ids[:, 1:])  # predicts tokens 1..T-1
         keep = completion_mask[:, 1:].bool()
         token_logp = torch.where(keep, token_logp, torch.zeros_like(token_logp))
         entropy = torch.where(keep, entropy, torch.zeros_like(entropy))
         zeros = torch.zeros_like(token_logp[:, :1])
         return torch.cat([zeros, token_logp], 1), torch.cat([zeros, entropy], 1)
 
+    def shared_logprobs(self, prompt_ids, prompt_mask, completion_ids, completion_mask, n_samples: int):
+        """Log-probabilities and entropies ``[B, T_new]`` of completions that share their prompts.
+
+        ``prompt_ids [P, T_p]`` (left-padded), ``completion_ids [B, T_new]`` with ``B = P * n_samples``
+        (row ``i * n_samples + j`` follows prompt ``i``). Equal to :meth:`sequence_logprobs` on the
+        concatenated sequences, but every prompt's tokens pass through the network once, not
+        ``n_samples`` times: the completions' queries attend to the prompt's keys and values,
+        expanded over the group. Zero where ``completion_mask`` is 0.
+        """
+        n_prompts, t_prompt = prompt_ids.shape
+        b, t_new = completion_ids.shape
+        if b != n_prompts * n_samples:
+            raise ValueError(f"{b} completions for {n_prompts} prompts x {n_samples} samples")
+        self._check_length(t_prompt + t_new)
+        device = prompt_ids.device
+        prompt_mask = prompt_mask.bool()
+        lengths = prompt_mask.sum(dim=1)  # [P]
+        x_p = self.tok(prompt_ids)
+        rope_p = self._rope(self.positions(prompt_mask))
+        mask_p = self._causal_padded_mask(prompt_mask)
+        # completion token j of a row sits at position len(prompt) + j
+        positions_c = lengths.repeat_interleave(n_samples)[:, None] + torch.arange(t_new, device=device)[None]
+        rope_c = self._rope(positions_c)
+        # [B, 1, T_new, T_p + T_new]: the prompt's real tokens, then causal over the completion
+        see_prompt = prompt_mask.repeat_interleave(n_samples, dim=0)[:, None, None, :].expand(b, 1, t_new, t_prompt)
+        causal = torch.ones(t_new, t_new, dtype=torch.bool, device=device).tril()[None, None].expand(b, 1, t_new, t_new)
+        mask_c = torch.cat([see_prompt, causal], dim=-1)
+        x_c = self.tok(completion_ids)
+        for block in self.blocks:
+            q_p, k_p, v_p = block.qkv_heads(x_p, rope_p)
+            q_c, k_c, v_c = block.qkv_heads(x_c, rope_c)
+            keys = torch.cat([k_p.repeat_interleave(n_samples, dim=0), k_c], dim=2)
+            values = torch.cat([v_p.repeat_interleave(n_samples, dim=0), v_c], dim=2)
+            x_c = block.finish(x_c, q_c, keys, values, mask_c)
+            x_p = block.finish(x_p, q_p, k_p, v_p, mask_p)
+        # the prompt's last position predicts completion token 0; completion position j predicts j + 1
+        first = self._logits(x_p[:, -1]).float().repeat_interleave(n_samples, dim=0)[:, None]  # [B, 1, V]
+        rest = self._logits(x_c[:, :-1]).float()  # [B, T_new - 1, V]
+        logp, entropy = _token_logp_entropy(torch.cat([first, rest], dim=1), completion_ids)
+        keep = completion_mask.bool()
+        return torch.where(keep, logp, torch.zeros_like(logp)), torch.where(keep, entropy, torch.zeros_like(entropy))
+
     @torch.no_grad()
     def generate(self, prompts: list[list[int]], max_new_tokens: int, *, temperature: float = 1.0,
                  top_p: float = 1.0, eos_id: int, pad_id: int, generator: torch.Generator | None = None,
-                 use_cache: bool = True) -> GenerationOutput:
+                 n_samples: int = 1, use_cache: bool = True) -> GenerationOutput:
+        """``n_samples`` completions of each prompt (row ``i * n_samples + j``), stopping at EOS.
+
+        With the cache (the default) each prompt is prefilled once and its cache expanded over its
+        samples, and finished rows leave the batch. ``use_cache=False`` recomputes every sequence from
+        scratch at every step: the reference the fast path is tested against (same tokens).
+        """
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
         device = self.tok.weight.device
-        b = len(prompts)
+        n_prompts = len(prompts)
+        b = n_prompts * n_samples
         lengths = torch.tensor([len(p) for p in prompts], device=device)
         t_prompt = int(lengths.max())
-        total = t_prompt + max_new_tokens
-        if total > self.cfg.max_seq_len:
-            raise ValueError(f"prompt + completion of {total} tokens exceeds max_seq_len {self.cfg.max_seq_len}")
-        seq = torch.full((b, total), pad_id, dtype=torch.long, device=device)
+        self._check_length(t_prompt + max_new_tokens)
+        prompt_ids = torch.full((n_prompts, t_prompt), pad_id, dtype=torch.long, device=device)
         for row, p in enumerate(prompts):
-            seq[row, t_prompt - len(p) : t_prompt] = torch.tensor(p, device=device)
-        attention = torch.zeros((b, total), dtype=torch.bool, device=device)
-        attention[:, :t_prompt] = seq[:, :t_prompt] != pad_id
+            prompt_ids[row, t_prompt - len(p):] = torch.tensor(p, device=device)
+        prompt_mask = prompt_ids != pad_id
+        completion = torch.full((b, max_new_tokens), pad_id, dtype=torch.long, device=device)
         logprobs = torch.zeros((b, max_new_tokens), device=device)
         done = torch.zeros(b, dtype=torch.bool, device=device)
-        caches = None
-        if use_cache:
-            d, h = self.cfg.d_model, self.cfg.n_heads
-            caches = [(torch.zeros(b, h, total, d // h, device=device), torch.zeros(b, h, total, d // h, device=device))
-                      for _ in self.blocks]
+        step_logits = (self._cached_steps if use_cache else self._recomputed_steps)(
+            prompt_ids, prompt_mask, completion, done, n_samples, max_new_tokens)
         n_new = 0
-        for step in range(max_new_tokens):
-            cur = t_prompt + step
-            if use_cache:
-                if step == 0:
-                    x_ids, start = seq[:, :cur], 0
-                else:
-                    x_ids, start = seq[:, cur - 1 : cur], cur - 1
-                pos = self.positions(attention[:, :cur])[:, start:cur]
-                q_len = cur - start
-                causal = torch.ones(q_len, cur, dtype=torch.bool, device=device).tril(diagonal=start)
-                allowed = causal[None] & attention[:, None, :cur]
-                allowed = allowed | (torch.arange(cur, device=device)[None, None, :] ==
-                                     torch.arange(start, cur, device=device)[None, :, None])
-                x = self.tok(x_ids) + self.pos(pos)
-                for block, cache in zip(self.blocks, caches):
-                    x = block(x, allowed[:, None], cache, start)
-                logits = self._logits(x[:, -1]).float()
-            else:
-                logits = self.forward(seq[:, :cur], attention[:, :cur].long())[:, -1].float()
-            token, logp = _sample(logits, temperature, top_p, generator)
-            token = torch.where(done, torch.full_like(token, pad_id), token)
-            seq[:, cur] = token
-            attention[:, cur] = ~done
-            logprobs[:, step] = torch.where(done, torch.zeros_like(logp), logp)
-            done = done | (token == eos_id)
+        for step, (rows, logits) in enumerate(step_logits):
+            # one uniform per row of the whole batch, finished or not: a row's draw never depends on the others
+            uniforms = torch.rand(b, generator=generator, device=device)[rows]
+            token, logp = _sample(logits.float(), temperature, top_p, uniforms)
+            completion[rows, step] = token
+            logprobs[rows, step] = logp
+            done[rows] = token == eos_id
             n_new = step + 1
-            if bool(done.all()):
-                break
-        seq = seq[:, : t_prompt + n_new]
-        completion = seq[:, t_prompt:]
-        mask = attention[:, t_prompt : t_prompt + n_new].long()
-        return GenerationOutput(seq, completion, mask, logprobs[:, :n_new], lengths)
+        # PAD is never sampled: the generated tokens are exactly the non-PAD ones (EOS included)
+        mask = (completion[:, :n_new] != pad_id).long()
+        return GenerationOutput(prompt_ids, prompt_mask.long(), completion[:, :n_new], mask, logprobs[:, :n_new],
+                                lengths, n_samples)
+
+    def _cached_steps(self, prompt_ids, prompt_mask, completion, done, n_samples, max_new_tokens):
+        """Yield ``(rows, logits [len(rows), V])`` for each step: the rows still generating and their next-token logits."""
+        device = prompt_ids.device
+        b, t_prompt = completion.shape[0], prompt_ids.shape[1]
+        x, kvs = self.hidden(prompt_ids, prompt_mask, return_kv=True)  # one prefill per prompt
+        total = t_prompt + max_new_tokens
+        shape = (b, self.cfg.n_heads, total, self.d_head)
+        caches = []
+        for k, v in kvs:
+            cache_k, cache_v = torch.empty(shape, device=device), torch.empty(shape, device=device)
+            cache_k[:, :, :t_prompt] = k.repeat_interleave(n_samples, dim=0)
+            cache_v[:, :, :t_prompt] = v.repeat_interleave(n_samples, dim=0)
+            caches.append((cache_k, cache_v))
+        rows = torch.arange(b, device=device)
+        see = torch.ones((b, total), dtype=torch.bool, device=device)  # keys a row may attend to
+        see[:, :t_prompt] = prompt_mask.repeat_interleave(n_samples, dim=0)
+        lengths = prompt_mask.sum(1).repeat_interleave(n_samples)
+        yield rows, self._logits(x[:, -1]).repeat_interleave(n_samples, dim=0)
+        for step in range(1, max_new_tokens):
+            alive = ~done[rows]
+            if not bool(alive.any()):
+                return
+            if int(alive.sum()) <= 0.75 * len(rows):  # compact: finished rows leave the batch
+                keep = alive.nonzero().squeeze(1)
+                rows, see, lengths = rows[keep], see[keep], lengths[keep]
+                caches = [(k.index_select(0, keep), v.index_select(0, keep)) for k, v in caches]
+                alive = alive[keep]
+            cur = t_prompt + step - 1  # cache slot of the token sampled last
+            x = self.tok(completion[rows, step - 1])[:, None]  # [b, 1, D]
+            rope = self._rope((lengths + step - 1)[:, None])
+            attn = see[:, None, None, : cur + 1]
+            for block, (cache_k, cache_v) in zip(self.blocks, caches):
+                q, k, v = block.qkv_heads(x, rope)
+                cache_k[:, :, cur: cur + 1] = k
+                cache_v[:, :, cur: cur + 1] = v
+                x = block.finish(x, q, cache_k[:, :, : cur + 1], cache_v[:, :, : cur + 1], attn)
+            logits = self._logits(x[:, -1])
+            # rows kept in the batch after EOS (until the next compaction) are not reported
+            yield rows[alive], logits[alive]
+
+    def _recomputed_steps(self, prompt_ids, prompt_mask, completion, done, n_samples, max_new_tokens):
+        """The reference: every row's whole sequence through the network at every step, no cache."""
+        prompts = prompt_ids.repeat_interleave(n_samples, dim=0)
+        mask = prompt_mask.repeat_interleave(n_samples, dim=0).long()
+        for step in range(max_new_tokens):
+            rows = (~done).nonzero().squeeze(1)
+            if len(rows) == 0:
+                return
+            ids = torch.cat([prompts[rows], completion[rows, :step]], 1)
+            attention = torch.cat([mask[rows], torch.ones((len(rows), step), dtype=torch.long, device=ids.device)], 1)
+            yield rows, self.forward(ids, attention)[:, -1]
 
 
-def _sample(logits, temperature: float, top_p: float, generator):
-    """Sample one token per row; returns the token and its log-probability under the unmodified policy."""
+def _token_logp_entropy(logits, targets):
+    """``log softmax(logits)[target]`` and the entropy of ``softmax(logits)``, over the last axis."""
+    logp = torch.log_softmax(logits, dim=-1)
+    token_logp = logp.gather(-1, targets[..., None]).squeeze(-1)
+    entropy = -(logp.exp() * logp.clamp(min=-1e30)).sum(-1)  # suppressed ids: 0 * -inf -> 0
+    return token_logp, entropy
+
+
+def _sample(logits, temperature: float, top_p: float, uniforms):
+    """One token per row by inverting the CDF at ``uniforms``; its log-probability under the unmodified policy."""
     policy_logp = torch.log_softmax(logits, dim=-1)
     if temperature == 0:
         token = logits.argmax(dim=-1)
     else:
-        scaled = torch.log_softmax(logits / temperature, dim=-1)
+        probs = torch.softmax(logits / temperature, dim=-1)
+        order = None
         if top_p < 1.0:
-            sorted_logp, order = scaled.sort(dim=-1, descending=True)
-            cumulative = sorted_logp.exp().cumsum(dim=-1)
+            probs, order = probs.sort(dim=-1, descending=True, stable=True)
             # keep the smallest prefix whose mass reaches top_p (always at least the top token)
-            drop = cumulative - sorted_logp.exp() >= top_p
-            sorted_logp = sorted_logp.masked_fill(drop, -math.inf)
-            scaled = torch.full_like(scaled, -math.inf).scatter(-1, order, sorted_logp)
-        probs = scaled.exp()
-        token = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+            drop = probs.cumsum(dim=-1) - probs >= top_p
+            probs = probs.masked_fill(drop, 0.0)
+        cdf = probs.cumsum(dim=-1)
+        # the first index whose CDF exceeds u * total: a zero-probability token is never chosen
+        index = torch.searchsorted(cdf, (uniforms * cdf[:, -1])[:, None], right=True).clamp(max=cdf.shape[-1] - 1)
+        token = index.squeeze(-1) if order is None else order.gather(-1, index).squeeze(-1)
     return token, policy_logp.gather(-1, token[:, None]).squeeze(-1)

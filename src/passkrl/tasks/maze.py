@@ -450,6 +450,42 @@ def train_test_split(train_sizes: Sequence[int] = PAPER_TRAIN_SIZES,
     return train, test
 
 
+TEST_POOL_SEED = 20_250_814
+"""Root of the held-out test pool's streams: fixed, so every run, seed and warm-up meets the same test mazes."""
+TEST_POOL_MAX = 512
+"""Mazes per size in the held-out pool; evaluations use its first ``n`` of each size."""
+
+
+def held_out_pool(sizes: Sequence[int], n_per_size: int) -> list[Maze]:
+    """The first ``n_per_size`` mazes of each size of the fixed held-out pool, size by size.
+
+    Each size has its own stream ``[TEST_POOL_SEED, size]``, independent of any run's seed, of the
+    other sizes and of ``n_per_size`` (a larger evaluation extends a smaller one). Training draws
+    exclude the whole pool of their sizes (:func:`train_mazes`), so asking for more test mazes never
+    changes the training data, and no test maze is ever trained on.
+    """
+    sizes = _check_sizes(sizes)
+    if isinstance(n_per_size, bool) or not isinstance(n_per_size, (int, np.integer)) or not 1 <= n_per_size <= TEST_POOL_MAX:
+        raise ValueError(f"test mazes per size must be an int in [1, {TEST_POOL_MAX}], got {n_per_size!r}")
+    return [maze for size in dict.fromkeys(sizes) for maze in _pool_of(size)[:n_per_size]]
+
+
+_POOLS: dict[int, list[Maze]] = {}
+
+
+def _pool_of(size: int) -> list[Maze]:
+    if size not in _POOLS:
+        _POOLS[size] = make_mazes([size], TEST_POOL_MAX, [TEST_POOL_SEED, size])
+    return _POOLS[size]
+
+
+def train_mazes(sizes: Sequence[int], n: int, seed: int) -> list[Maze]:
+    """``n`` distinct training mazes of ``sizes`` from the stream ``[seed, 0]``, none in the held-out pool."""
+    sizes = _check_sizes(sizes)
+    held_out = {maze.grid for size in dict.fromkeys(sizes) for maze in _pool_of(size)}
+    return make_mazes(sizes, n, split_seed(seed, "train"), exclude=held_out)
+
+
 # ------------------------------------------------------------------------------------- encodings
 
 

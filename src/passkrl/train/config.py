@@ -38,6 +38,9 @@ class TrainConfig:
     """A miniature run of the whole pipeline in well under a minute (for tests)."""
     seed: int = 0
     """Seed of everything random: data, initialisation, sampling."""
+    rl_seed: int = 0
+    """Replicate of the RL phase: runs that differ only in --rl-seed share the cached warm-up of --seed but draw
+    their own rollouts (replicates of RL noise; --seed replicates the warm-up and the training data too)."""
     stop_after: int | None = None
     """Stop with a checkpoint after this many RL steps of this invocation (continue with --resume)."""
 
@@ -67,8 +70,9 @@ class TrainConfig:
     """Maze sizes of the held-out test set (sizes not in training test generalisation)."""
     n_train_mazes: int = 3000
     """Distinct training mazes (or problems of a non-maze --task)."""
-    n_test_mazes: int = 16
-    """Held-out test mazes per test size, or problems per data set / kind (deduplicated against training)."""
+    n_test_mazes: int = 128
+    """Held-out test mazes per test size (the first of a fixed pool of 512 per size that training never sees; not
+    part of the warm-up, so changing it reuses the cached warm-up), or problems per data set / kind of a text task."""
 
     # --- model
     model: Path | None = None
@@ -98,6 +102,11 @@ class TrainConfig:
     """Prompts (mazes) per RL step."""
     n_rollouts: int = 8
     """Sampled answers per prompt (the group size n)."""
+    dynamic_sampling: bool = False
+    """DAPO's dynamic sampling: drop groups whose rewards are all equal (no gradient) and sample fresh prompts
+    until the batch is full of groups with different rewards, for at most --dynamic-max-rounds rounds."""
+    dynamic_max_rounds: int = 4
+    """Sampling rounds per step with --dynamic-sampling (a batch still short is filled with dropped groups)."""
     mini_batches: int = 2
     """Optimiser steps per RL batch (the paper: 128 prompts in mini-batches of 32 -> 4)."""
     lr: float = 5e-5
@@ -143,14 +152,21 @@ class TrainConfig:
             raise ValueError(f"k={schedule.max_k} is larger than --n-rollouts {self.n_rollouts}")
         for name in ("train_sizes", "test_sizes"):
             for size in parse_int_list(getattr(self, name), name):
-                if size < 5 or size % 2 == 0:
-                    raise ValueError(f"--{name.replace('_', '-')}: maze sizes must be odd and >= 5, got {size}")
+                if size < 7 or size % 2 == 0:
+                    raise ValueError(f"--{name.replace('_', '-')}: maze sizes must be odd and >= 7 (the held-out pool "
+                                     f"needs 512 distinct mazes per size; 5x5 has about 160), got {size}")
         positive = ("n_train_mazes", "n_test_mazes", "d_model", "n_layers", "n_heads", "warmup_batch_size",
-                    "n_prompts", "n_rollouts", "mini_batches", "eval_every", "eval_samples", "checkpoint_every")
+                    "n_prompts", "n_rollouts", "mini_batches", "dynamic_max_rounds", "eval_every", "eval_samples", "checkpoint_every")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        for name in ("warmup_steps", "rl_steps", "lr_warmup_steps", "threads"):
+        if self.task == "maze":
+            from passkrl.tasks.maze import TEST_POOL_MAX
+
+            if self.n_test_mazes > TEST_POOL_MAX:
+                raise ValueError(f"--n-test-mazes must be at most {TEST_POOL_MAX} (the held-out pool per size), "
+                                 f"got {self.n_test_mazes}")
+        for name in ("warmup_steps", "rl_steps", "lr_warmup_steps", "threads", "rl_seed"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if self.n_prompts % self.mini_batches:
@@ -198,7 +214,7 @@ class TrainConfig:
 
 
 SMOKE_OVERRIDES: dict[str, Any] = dict(
-    train_sizes="5,7", test_sizes="5,7,9", n_train_mazes=200, n_test_mazes=3,
+    train_sizes="7", test_sizes="7,9", n_train_mazes=200, n_test_mazes=4,
     d_model=32, n_layers=1, n_heads=2,
     warmup_steps=40, warmup_batch_size=32, rl_steps=4, n_prompts=4, n_rollouts=4, mini_batches=2,
     eval_every=2, eval_samples=4, checkpoint_every=1,

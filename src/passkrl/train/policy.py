@@ -19,14 +19,71 @@ from passkrl.train.config import TrainConfig, parse_int_list
 
 @dataclass
 class Rollout:
-    """Sampled answers of a batch: prompts repeated ``n`` times, row ``i * n + j`` is answer ``j`` of prompt ``i``."""
+    """Sampled answers of a batch of ``P`` prompts, ``n`` each: row ``i * n + j`` is answer ``j`` of prompt ``i``.
 
-    sequences: torch.Tensor  # [B, T] left-padded prompt + completion
-    attention_mask: torch.Tensor  # [B, T]
-    completion_mask: torch.Tensor  # [B, T_new] answer tokens (EOS included)
+    The prompts are stored once (``[P, T_p]``, left-padded), the answers once per sample
+    (``[B, T_new]``, ``B = P * n``, PAD after EOS).
+    """
+
+    prompt_ids: torch.Tensor  # [P, T_p]
+    prompt_mask: torch.Tensor  # [P, T_p]
+    completion_ids: torch.Tensor  # [B, T_new]
+    completion_mask: torch.Tensor  # [B, T_new] answer tokens (EOS included), float
     old_logprobs: torch.Tensor  # [B, T_new] log-probabilities under the sampling policy
     mean_entropy: np.ndarray  # [B] mean token entropy of each answer
-    answers: list[str]  # [B] decoded answers (move letters)
+    answers: list[str]  # [B] decoded answers
+    n: int  # samples per prompt
+
+    @property
+    def n_prompts(self) -> int:
+        return self.prompt_ids.shape[0]
+
+    @property
+    def sequences(self) -> torch.Tensor:
+        """``[B, T_p + T_new]``: every answer after its (repeated) prompt."""
+        return torch.cat([self.prompt_ids.repeat_interleave(self.n, dim=0), self.completion_ids], dim=1)
+
+    @property
+    def attention_mask(self) -> torch.Tensor:
+        prompt = self.prompt_mask.repeat_interleave(self.n, dim=0).long()
+        return torch.cat([prompt, self.completion_mask.long()], dim=1)
+
+    def groups(self, prompts: slice | list[int] | torch.Tensor) -> Rollout:
+        """The rollout of a subset of the prompts (with all their answers), padding trimmed."""
+        index = torch.arange(self.n_prompts)[prompts] if isinstance(prompts, slice) else torch.as_tensor(prompts)
+        rows = (index[:, None] * self.n + torch.arange(self.n)[None]).reshape(-1)
+        return concat([Rollout(self.prompt_ids[index], self.prompt_mask[index], self.completion_ids[rows],
+                               self.completion_mask[rows], self.old_logprobs[rows], self.mean_entropy[rows.numpy()],
+                               [self.answers[r] for r in rows.tolist()], self.n)])
+
+
+def concat(parts: list[Rollout], pad_id: int = 0) -> Rollout:
+    """One rollout of several (same ``n``): prompts re-left-padded, answers re-right-padded to common widths."""
+    n = parts[0].n
+    if any(part.n != n for part in parts):
+        raise ValueError("rollouts with different group sizes cannot be joined")
+    t_p = max(int(part.prompt_mask.sum(1).max()) if part.prompt_mask.numel() else 0 for part in parts)
+    t_new = max(int(part.completion_mask.sum(1).max()) if part.completion_mask.numel() else 0 for part in parts)
+    t_p, t_new = max(t_p, 1), max(t_new, 1)
+
+    def left(x, width, value):  # keep the last ``width`` columns, pad on the left
+        x = x[:, -width:] if x.shape[1] >= width else x
+        return torch.nn.functional.pad(x, (width - x.shape[1], 0), value=value)
+
+    def right(x, width, value):
+        x = x[:, :width]
+        return torch.nn.functional.pad(x, (0, width - x.shape[1]), value=value)
+
+    return Rollout(
+        torch.cat([left(p.prompt_ids, t_p, pad_id) for p in parts]),
+        torch.cat([left(p.prompt_mask, t_p, 0) for p in parts]),
+        torch.cat([right(p.completion_ids, t_new, pad_id) for p in parts]),
+        torch.cat([right(p.completion_mask, t_new, 0) for p in parts]),
+        torch.cat([right(p.old_logprobs, t_new, 0) for p in parts]),
+        np.concatenate([p.mean_entropy for p in parts]),
+        [a for p in parts for a in p.answers],
+        n,
+    )
 
 
 class MazePolicy:
@@ -38,31 +95,36 @@ class MazePolicy:
     def _prompt_ids(self, mazes: list) -> list[list[int]]:
         return [[self.tokenizer.bos_id] + self.tokenizer.encode(maze_task.compact_prompt(m)) for m in mazes]
 
+    def answer_limit(self, mazes: list) -> int:
+        """Most answer tokens sampled for this batch: what its largest maze can need."""
+        return min(self.max_new_tokens, max_answer_tokens(tuple(m.size for m in mazes)))
+
     @torch.no_grad()
     def sample(self, mazes: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator) -> Rollout:
-        prompts = [ids for ids in self._prompt_ids(mazes) for _ in range(n)]
-        out = self.model.generate(prompts, self.max_new_tokens, temperature=temperature, top_p=top_p,
-                                  eos_id=self.tokenizer.eos_id, pad_id=self.tokenizer.pad_id, generator=generator)
-        attention_mask = (out.sequences != self.tokenizer.pad_id).long()
-        completion_mask = out.completion_mask
-        full_completion_mask = torch.zeros_like(out.sequences)
-        full_completion_mask[:, -completion_mask.shape[1]:] = completion_mask
-        logprobs, entropy = self.model.sequence_logprobs(out.sequences, attention_mask, full_completion_mask)
-        t_new = completion_mask.shape[1]
-        logprobs, entropy = logprobs[:, -t_new:], entropy[:, -t_new:]
+        """``n`` answers per maze: one prefill per maze, its KV cache shared by the ``n`` samples."""
+        out = self.model.generate(self._prompt_ids(mazes), self.answer_limit(mazes), temperature=temperature, top_p=top_p,
+                                  eos_id=self.tokenizer.eos_id, pad_id=self.tokenizer.pad_id, generator=generator,
+                                  n_samples=n)
+        completion_mask = out.completion_mask.float()
+        rollout = Rollout(out.prompt_ids, out.prompt_mask, out.completion_ids, completion_mask,
+                          torch.zeros_like(completion_mask), np.zeros(len(out.completion_ids)),
+                          [self.tokenizer.decode(row.tolist()) for row in out.completion_ids], n)
+        # old log-probs by the same computation as the update's, so that the first ratio is exactly 1
+        logprobs, entropy = self.token_logprobs(rollout, slice(None))
+        rollout.old_logprobs = logprobs
         n_tokens = completion_mask.sum(dim=1).clamp(min=1)
-        mean_entropy = ((entropy * completion_mask).sum(dim=1) / n_tokens).numpy()
-        answers = [self.tokenizer.decode(row.tolist()) for row in out.completion_ids]
-        return Rollout(out.sequences, attention_mask, completion_mask.float(), logprobs, mean_entropy, answers)
+        rollout.mean_entropy = ((entropy * completion_mask).sum(dim=1) / n_tokens).numpy()
+        return rollout
 
-    def token_logprobs(self, rollout: Rollout, rows: slice) -> tuple[torch.Tensor, torch.Tensor]:
-        """Log-probabilities (with gradient) and entropies of the answer tokens ``[b, T_new]``."""
-        sequences, attention = rollout.sequences[rows], rollout.attention_mask[rows]
-        t_new = rollout.completion_mask.shape[1]
-        full_mask = torch.zeros_like(sequences)
-        full_mask[:, -t_new:] = rollout.completion_mask[rows].long()
-        logprobs, entropy = self.model.sequence_logprobs(sequences, attention, full_mask)
-        return logprobs[:, -t_new:], entropy[:, -t_new:]
+    def token_logprobs(self, rollout: Rollout, prompts: slice) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities (with gradient) and entropies ``[b, T_new]`` of the answers of a slice of prompts.
+
+        Each prompt passes through the network once for its ``n`` answers (exact: see
+        :meth:`TinyTransformer.shared_logprobs`).
+        """
+        part = rollout if prompts == slice(None) else rollout.groups(prompts)
+        return self.model.shared_logprobs(part.prompt_ids, part.prompt_mask, part.completion_ids,
+                                          part.completion_mask, rollout.n)
 
     def score(self, mazes: list, answers: list[str], *, partial: bool) -> np.ndarray:
         """Rewards ``[len(mazes) * n]`` for answers grouped by maze (``n = len(answers) // len(mazes)``)."""
@@ -116,25 +178,26 @@ class HFMazePolicy:
         # answer tokens up to and including the first EOS
         is_eos = (completion == eos).long() if eos is not None else torch.zeros_like(completion)
         completion_mask = ((is_eos.cumsum(1) - is_eos) == 0).long()
-        attention = torch.cat([batch["attention_mask"], completion_mask], dim=1)
-        rollout = Rollout(out, attention, completion_mask.float(), torch.zeros_like(completion, dtype=torch.float32),
-                          np.zeros(len(prompts)), [self.tokenizer.decode(row[m.bool()], skip_special_tokens=True)
-                                                   for row, m in zip(completion, completion_mask)])
+        rollout = Rollout(batch["input_ids"][::n], batch["attention_mask"][::n], completion, completion_mask.float(),
+                          torch.zeros_like(completion, dtype=torch.float32), np.zeros(len(prompts)),
+                          [self.tokenizer.decode(row[m.bool()], skip_special_tokens=True)
+                           for row, m in zip(completion, completion_mask)], n)
         logprobs, entropy = self.token_logprobs(rollout, slice(None))
         rollout.old_logprobs = logprobs.detach()
         n_tokens = completion_mask.sum(1).clamp(min=1)
         rollout.mean_entropy = ((entropy.detach() * completion_mask).sum(1) / n_tokens).numpy()
         return rollout
 
-    def token_logprobs(self, rollout: Rollout, rows: slice) -> tuple[torch.Tensor, torch.Tensor]:
-        sequences, attention = rollout.sequences[rows], rollout.attention_mask[rows]
-        t_new = rollout.completion_mask.shape[1]
+    def token_logprobs(self, rollout: Rollout, prompts: slice) -> tuple[torch.Tensor, torch.Tensor]:
+        part = rollout if prompts == slice(None) else rollout.groups(prompts)
+        sequences, attention = part.sequences, part.attention_mask
+        t_new = part.completion_mask.shape[1]
         positions = (attention.cumsum(1) - 1).clamp(min=0)
         logits = self.model(input_ids=sequences, attention_mask=attention, position_ids=positions).logits.float()
         logp = torch.log_softmax(logits[:, -t_new - 1 : -1], dim=-1)  # predicts the answer tokens
         token_logp = logp.gather(-1, sequences[:, -t_new:, None]).squeeze(-1)
         entropy = -(logp.exp() * logp).sum(-1)
-        keep = rollout.completion_mask[rows].bool()
+        keep = part.completion_mask.bool()
         return torch.where(keep, token_logp, 0.0), torch.where(keep, entropy, 0.0)
 
     def score(self, mazes: list, answers: list[str], *, partial: bool) -> np.ndarray:
@@ -148,10 +211,9 @@ class HFMazePolicy:
         answers = self.tokenizer([f"<answer> {m.solution} </answer>{eos}" for m in mazes], return_tensors="pt",
                                  padding=True, add_special_tokens=False)
         answers_mask = answers["attention_mask"]
-        # right-pad answers after left-padded prompts; ignored positions get mask 0
-        ids = torch.cat([prompts["input_ids"], answers["input_ids"]], 1)
-        attention = torch.cat([prompts["attention_mask"], answers_mask], 1)
-        rollout = Rollout(ids, attention, answers_mask.float(), None, None, [])
+        # right-padded answers after left-padded prompts; ignored positions get mask 0
+        rollout = Rollout(prompts["input_ids"], prompts["attention_mask"], answers["input_ids"], answers_mask.float(),
+                          None, None, [], 1)
         logprobs, _ = self.token_logprobs(rollout, slice(None))
         return -(logprobs * answers_mask).sum() / answers_mask.sum()
 
@@ -172,8 +234,9 @@ def build_policy(cfg: TrainConfig) -> MazePolicy | HFMazePolicy:
     sizes = parse_int_list(cfg.train_sizes, "train_sizes") + parse_int_list(cfg.test_sizes, "test_sizes")
     max_new = max_answer_tokens(sizes)
     prompt_len = max(sizes) * (max(sizes) + 1) + 2
+    # rotary positions: the weights do not depend on the sizes, only the sanity limit on lengths does
     model = TinyTransformer(TinyTransformerConfig(
         vocab_size=tokenizer.vocab_size, d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads,
-        d_ff=4 * cfg.d_model, max_seq_len=prompt_len + max_new + 8,
+        d_ff=4 * cfg.d_model, max_seq_len=max(4096, prompt_len + max_new + 8),
     ))
     return MazePolicy(model, tokenizer, max_new)

@@ -157,6 +157,9 @@ class TextPolicy(MazePolicy):
     def _prompt_ids(self, problems: list) -> list[list[int]]:
         return [[self.tokenizer.bos_id] + self.tokenizer.encode(encode_question(p.meta["text"])) for p in problems]
 
+    def answer_limit(self, problems: list) -> int:
+        return self.max_new_tokens
+
     def score(self, problems: list, answers: list[str], *, partial: bool) -> np.ndarray:
         """Rewards ``[len(problems) * n]`` of bare answers grouped by problem, by the task's scorer."""
         n = len(answers) // len(problems)

@@ -62,37 +62,41 @@ class MazeData:
 
 
 def make_data(cfg: TrainConfig) -> MazeData:
+    """Training mazes of the run's seed, and the first ``n_test_mazes`` of each test size of the fixed held-out pool."""
     from passkrl.tasks import maze
 
     if cfg.task != "maze":
         return MazeData(*text_policy.make_text_data(cfg))
-
-    train, test = maze.train_test_split(
-        train_sizes=parse_int_list(cfg.train_sizes, "train_sizes"),
-        test_sizes=parse_int_list(cfg.test_sizes, "test_sizes"),
-        n_train=cfg.n_train_mazes,
-        n_test=cfg.n_test_mazes * len(parse_int_list(cfg.test_sizes, "test_sizes")),
-        seed=cfg.seed,
-    )
-    return MazeData(list(train), list(test))
+    train = maze.train_mazes(parse_int_list(cfg.train_sizes, "train_sizes"), cfg.n_train_mazes, cfg.seed)
+    test = maze.held_out_pool(parse_int_list(cfg.test_sizes, "test_sizes"), cfg.n_test_mazes)
+    return MazeData(train, test)
 
 
-def step_generators(seed: int, step: int, purpose: int) -> tuple[torch.Generator, np.random.Generator]:
-    """Independent generators for one step and purpose (0 rollout, 1 eval, 2 estimator, 3 noise)."""
-    torch_gen = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step, purpose]).generate_state(1)[0]))
-    return torch_gen, np.random.default_rng([seed, step, purpose])
+def step_generators(seed: int, step: int, purpose: int, replicate: int = 0) -> tuple[torch.Generator, np.random.Generator]:
+    """Independent generators for one step and purpose (0 rollout, 1 eval, 2 estimator, 3 noise).
+
+    ``replicate`` (``--rl-seed``) gives an RL run its own stream from the same warm-up.
+    """
+    entropy = [seed, step, purpose] + ([replicate] if replicate else [])
+    torch_gen = torch.Generator().manual_seed(int(np.random.SeedSequence(entropy).generate_state(1)[0]))
+    return torch_gen, np.random.default_rng(entropy)
 
 
 # ------------------------------------------------------------------------------------- evaluation
+
+
+EVAL_CHUNK_ROWS = 1024
+"""Sampled answers per evaluation batch (mazes of one size at a time, so prompts pad little)."""
 
 
 def evaluate(policy: MazePolicy, mazes: list, cfg: TrainConfig, step: int) -> dict[str, Any]:
     """Unbiased pass@1..pass@N on held-out mazes at the paper's sampling settings (T=1.0, top-p 0.95)."""
     gen, _ = step_generators(cfg.seed, step, 1)
     n = cfg.eval_samples
+    per_chunk = max(1, EVAL_CHUNK_ROWS // n)
     correct_by_maze, entropies, wrong_distinct, sizes = [], [], [], []
-    for start in range(0, len(mazes), 32):
-        chunk = mazes[start : start + 32]
+    for start in range(0, len(mazes), per_chunk):
+        chunk = mazes[start : start + per_chunk]
         rollout = policy.sample(chunk, n, temperature=cfg.eval_temperature, top_p=cfg.eval_top_p, generator=gen)
         rewards = policy.score(chunk, rollout.answers, partial=False).reshape(len(chunk), n)  # [M, n]
         answers = np.array(rollout.answers, dtype=object).reshape(len(chunk), n)
@@ -114,7 +118,7 @@ def evaluate(policy: MazePolicy, mazes: list, cfg: TrainConfig, step: int) -> di
         rows = np.array(sizes) == size
         by_size[str(size)] = {f"pass@{k}": float(np.mean(pass_at_k(n, correct[rows], k))) for k in ks}
     result["by_size"] = by_size
-    # per maze, for intervals over test prompts (passkrl experiment)
+    # per maze, for intervals over test prompts (paired: every run meets the same held-out pool)
     result["correct"] = correct.tolist()
     result["sizes"] = [int(size) if isinstance(size, (int, np.integer)) else size for size in sizes]  # text tasks: names
     return result
@@ -123,33 +127,81 @@ def evaluate(policy: MazePolicy, mazes: list, cfg: TrainConfig, step: int) -> di
 # ------------------------------------------------------------------------------------- one RL step
 
 
+@dataclass
+class Batch:
+    """The groups an RL step trains on: ``P`` prompts, ``n`` scored answers each."""
+
+    mazes: list
+    rollout: Any  # passkrl.train.policy.Rollout
+    rewards_pn: np.ndarray  # [P, n] rewards the estimator sees (noise included)
+    solved_pn: np.ndarray  # [P, n] 1 where the verifier says solved
+    sampled: dict[str, float]  # shares of all-wrong / mixed / all-right over every group sampled this step
+    score_s: float  # seconds spent in the verifier
+
+
+def collect_batch(policy: MazePolicy, data: MazeData, cfg: TrainConfig, step: int) -> Batch:
+    """Steps 1 and 2: sample and score ``n_prompts`` groups.
+
+    With ``--dynamic-sampling`` (DAPO, arXiv 2503.14476 §3.2) groups whose rewards are all equal, which
+    give every estimator here a zero advantage, are dropped and fresh prompts are sampled until the
+    batch holds ``n_prompts`` groups with different rewards, for at most ``--dynamic-max-rounds``
+    rounds; a batch still short after that is filled with the dropped groups, so its shape is fixed.
+    """
+    from passkrl.train.policy import concat
+
+    rollout_gen, rollout_rng = step_generators(cfg.seed, step, 0, cfg.rl_seed)
+    _, noise_rng = step_generators(cfg.seed, step, 3, cfg.rl_seed)
+    rounds = cfg.dynamic_max_rounds if cfg.dynamic_sampling else 1
+    order = rollout_rng.choice(len(data.train), size=min(len(data.train), cfg.n_prompts * rounds), replace=False)
+    kept: list[tuple] = []  # (maze, rollout of one group, rewards [n], solved [n])
+    spare: list[tuple] = []
+    counts = {"all_wrong": 0, "mixed": 0, "all_right": 0}
+    n_rounds, score_s = 0, 0.0
+    for start in range(0, len(order), cfg.n_prompts):
+        n_rounds += 1
+        mazes = [data.train[i] for i in order[start : start + cfg.n_prompts]]
+        rollout = policy.sample(mazes, cfg.n_rollouts, temperature=cfg.temperature, top_p=1.0, generator=rollout_gen)
+        scoring = time.perf_counter()
+        rewards_pn = policy.score(mazes, rollout.answers, partial=cfg.partial_credit).reshape(len(mazes), cfg.n_rollouts)
+        score_s += time.perf_counter() - scoring
+        solved_pn = (rewards_pn == 1.0).astype(np.float64)  # partial credit is 1 exactly when solved
+        if cfg.reward_noise > 0:  # noise rewards (§3.1): a share of the wrong answers is rewarded
+            flip = (noise_rng.random(rewards_pn.shape) < cfg.reward_noise) & (solved_pn == 0)
+            rewards_pn = np.where(flip, 1.0, rewards_pn)
+        n_solved = solved_pn.sum(axis=1)
+        for i, maze in enumerate(mazes):
+            counts["all_wrong" if n_solved[i] == 0 else "all_right" if n_solved[i] == cfg.n_rollouts else "mixed"] += 1
+            group = (maze, rollout.groups([i]), rewards_pn[i], solved_pn[i])
+            informative = rewards_pn[i].max() > rewards_pn[i].min()
+            (kept if informative or not cfg.dynamic_sampling else spare).append(group)
+        if len(kept) >= cfg.n_prompts:
+            break
+    groups = (kept + spare)[: cfg.n_prompts]
+    n_groups = sum(counts.values())
+    sampled = {name: count / n_groups for name, count in counts.items()}
+    sampled["groups_sampled"] = n_groups
+    sampled["rounds"] = n_rounds
+    rollout = concat([g[1] for g in groups], policy.tokenizer.pad_id) if cfg.dynamic_sampling else rollout
+    return Batch([g[0] for g in groups], rollout, np.stack([g[2] for g in groups]), np.stack([g[3] for g in groups]),
+                 sampled, score_s)
+
+
 def rl_step(policy: MazePolicy, optimizer: torch.optim.Optimizer, data: MazeData, cfg: TrainConfig,
             schedule: KSchedule, step: int) -> dict[str, Any]:
     started = time.perf_counter()
     k = schedule.k_at(step)
-    rollout_gen, rollout_rng = step_generators(cfg.seed, step, 0)
 
-    # 1. rollout: n_prompts mazes x n_rollouts answers
-    prompt_ids = rollout_rng.choice(len(data.train), size=cfg.n_prompts, replace=False)
-    mazes = [data.train[i] for i in prompt_ids]
+    # 1.-2. rollout and reward: n_prompts mazes x n_rollouts answers, scored by the verifier
     policy.model.eval()
-    rollout = policy.sample(mazes, cfg.n_rollouts, temperature=cfg.temperature, top_p=1.0, generator=rollout_gen)
+    batch = collect_batch(policy, data, cfg, step)
+    rollout, rewards_pn, solved_pn = batch.rollout, batch.rewards_pn, batch.solved_pn
     t_sample = time.perf_counter()
-
-    # 2. reward: the verifier, optionally with noise rewards (§3.1: a share of the wrong answers is rewarded)
-    rewards_pn = policy.score(mazes, rollout.answers, partial=cfg.partial_credit).reshape(cfg.n_prompts, cfg.n_rollouts)
-    solved_pn = (rewards_pn == 1.0).astype(np.float64)  # partial credit is 1 exactly when solved
-    if cfg.reward_noise > 0:
-        _, noise_rng = step_generators(cfg.seed, step, 3)
-        flip = (noise_rng.random(rewards_pn.shape) < cfg.reward_noise) & (solved_pn == 0)
-        rewards_pn = np.where(flip, 1.0, rewards_pn)
-    t_score = time.perf_counter()
 
     # 3. advantage: [P, N] -> [P, N] by the registered estimator
     params = cfg.params()
     if cfg.estimator == "adaptive_entropy":
         params["entropy"] = rollout.mean_entropy.reshape(cfg.n_prompts, cfg.n_rollouts)
-    estimator_gen, _ = step_generators(cfg.seed, step, 2)
+    estimator_gen, _ = step_generators(cfg.seed, step, 2, cfg.rl_seed)
     advantages_pn = estimators.compute(cfg.estimator, rewards_pn, k=k, generator=estimator_gen, **params)
     t_adv = time.perf_counter()
 
@@ -157,14 +209,15 @@ def rl_step(policy: MazePolicy, optimizer: torch.optim.Optimizer, data: MazeData
     policy.model.train()
     advantages_b = torch.as_tensor(advantages_pn.reshape(-1), dtype=torch.float32)
     n_tokens_total = int(rollout.completion_mask.sum())
-    per_mini = cfg.n_prompts // cfg.mini_batches * cfg.n_rollouts
+    prompts_per_mini = cfg.n_prompts // cfg.mini_batches
+    per_mini = prompts_per_mini * cfg.n_rollouts
     losses, clip_fracs, grad_norms = [], [], []
     for mb in range(cfg.mini_batches):
         rows = slice(mb * per_mini, (mb + 1) * per_mini)
-        logprobs, entropy = policy.token_logprobs(rollout, rows)
-        mask = rollout.completion_mask[rows]
+        part = rollout.groups(slice(mb * prompts_per_mini, (mb + 1) * prompts_per_mini))
+        logprobs, entropy = policy.token_logprobs(part, slice(None))  # each prompt computed once for its n answers
         loss, stats = dapo_policy_loss(
-            logprobs, rollout.old_logprobs[rows], advantages_b[rows], mask,
+            logprobs, part.old_logprobs, advantages_b[rows], part.completion_mask,
             clip_low=cfg.clip_low, clip_high=cfg.clip_high, entropy_bt=entropy, entropy_coef=cfg.entropy_coef,
             n_tokens=max(1, n_tokens_total // cfg.mini_batches),
         )
@@ -184,8 +237,15 @@ def rl_step(policy: MazePolicy, optimizer: torch.optim.Optimizer, data: MazeData
         "reward": float(rewards_pn.mean()),
         "solved": float(solved_pn.mean()),
         f"train_pass@{k}": float(np.mean(pass_at_k(cfg.n_rollouts, n_correct_p.astype(int), k))),
+        # groups of the trained batch
         "all_wrong": float(np.mean(n_correct_p == 0)),
         "all_right": float(np.mean(n_correct_p == cfg.n_rollouts)),
+        "mixed": float(np.mean((n_correct_p > 0) & (n_correct_p < cfg.n_rollouts))),
+        # every group sampled this step (more than n_prompts with --dynamic-sampling)
+        "sampled_all_wrong": batch.sampled["all_wrong"],
+        "sampled_mixed": batch.sampled["mixed"],
+        "sampled_all_right": batch.sampled["all_right"],
+        "groups_sampled": batch.sampled["groups_sampled"],
         "adv_abs_mean": float(np.abs(advantages_pn).mean()),
         "eta": float(np.abs(advantages_pn).sum(axis=1).mean()),
         "loss": float(np.mean(losses)),
@@ -194,10 +254,7 @@ def rl_step(policy: MazePolicy, optimizer: torch.optim.Optimizer, data: MazeData
         "entropy": float(rollout.mean_entropy.mean()),
         "completion_tokens": n_tokens_total,
         "lr": optimizer.param_groups[0]["lr"],
-        "time_s": {
-            "sample": t_sample - started, "score": t_score - t_sample,
-            "advantage": t_adv - t_score, "update": t_update - t_adv,
-        },
+        "time_s": {"sample": t_sample - started - batch.score_s, "score": batch.score_s, "advantage": t_adv - t_sample, "update": t_update - t_adv},
     }
 
 

@@ -23,9 +23,13 @@ import torch
 from passkrl.io import atomic_open
 from passkrl.train.config import TrainConfig
 
-WARMUP_FIELDS = ("model", "max_new_tokens", "seed", "train_sizes", "test_sizes", "n_train_mazes", "n_test_mazes", "d_model", "n_layers",
+WARMUP_FIELDS = ("task", "model", "max_new_tokens", "seed", "train_sizes", "n_train_mazes", "d_model", "n_layers",
                  "n_heads", "warmup_steps", "warmup_batch_size", "warmup_lr")
-CACHE_VERSION = 1
+"""What the warm-up depends on. For the maze, not the test sizes or the number of test mazes: the held-out
+pool is fixed and training excludes all of it (``passkrl.tasks.maze.held_out_pool``)."""
+TEXT_TASK_FIELDS = ("n_test_mazes", "task_options", "partial_credit")
+"""A text task's training problems exclude its test problems, so for it these count too."""
+CACHE_VERSION = 2  # 2: rotary positions, the fixed held-out maze pool
 
 
 def cache_dir() -> Path:
@@ -33,7 +37,8 @@ def cache_dir() -> Path:
 
 
 def cache_key(cfg: TrainConfig) -> str:
-    settings = {name: str(getattr(cfg, name)) for name in WARMUP_FIELDS}
+    fields = WARMUP_FIELDS + (TEXT_TASK_FIELDS if cfg.task != "maze" else ())
+    settings = {name: str(getattr(cfg, name)) for name in fields}
     settings["version"] = CACHE_VERSION
     if cfg.model is not None and Path(cfg.model).is_dir():  # a changed model directory is a new warm-up
         settings["model_mtime"] = max((f.stat().st_mtime for f in Path(cfg.model).iterdir()), default=0.0)
