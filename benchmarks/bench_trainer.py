@@ -1,13 +1,24 @@
-"""Where the time of one RL step goes, for the default ``passkrl train`` configuration.
+"""How fast one RL step of the embedded trainer is, and where its time goes; measured in one run.
 
-Prints, measured in one run on this machine:
+Prints, for the default ``passkrl train`` batch (16 mazes x 8 rollouts, 2 optimiser steps per batch):
 
-* the split of an RL step into sampling, scoring, advantages and update (mean over steps);
-* rollout tokens per second with and without the KV cache, and their ratio;
-* the matmul throughput of this machine (a float32 GEMM of the model's width) and the fraction of
-  it achieved by the update phase (forward + backward, about 6 FLOPs per parameter per token).
+1. **Same work as TRL.** A randomly initialised tiny model of the default size (no warm-up) and an
+   HF Llama of the same width, depth and heads (its SwiGLU sized to the same parameter count), on
+   the same compact maze prompts, the same answer limit, temperature 1.0, the same DAPO loss
+   (clip 0.2 / 0.28, no KL), 2 optimiser steps per generation. EOS is made unsampleable on both
+   sides, so every answer runs to the limit and both do exactly the same number of tokens. The
+   median time per RL step of passkrl's ``rl_step`` and of TRL's ``GRPOTrainer`` (measured by a
+   callback over the two optimiser steps of each generation), and their ratio. Target: >= 3x.
+2. **Where the step goes** (sample / score / advantage / update) on that work.
+3. **Rollout tokens per second**: the prompt-shared sampler (one prefill per prompt, finished
+   rows leave the batch), the same with every prompt repeated n times, and the recomputing
+   reference (no KV cache), on the default warm-up's answers when a cached warm-up exists,
+   else on the random model's.
+4. **The update's share of this machine's matmul peak**: a float32 GEMM of the model's width, and
+   the update's FLOPs (6 per weight per token processed: prompts once, answers once; attention
+   not counted) divided by its time.
 
-    python benchmarks/bench_trainer.py [--steps 5] [--smoke]
+    python benchmarks/bench_trainer.py [--steps 6] [--skip-trl]
 """
 
 from __future__ import annotations
@@ -15,20 +26,28 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import statistics
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from passkrl.core.shaping import KSchedule
-from passkrl.train.config import TrainConfig, resolve
-from passkrl.train.policy import build_policy
-from passkrl.train.trainer import make_data, rl_step, step_generators
-from passkrl.train.warmup import warm_up
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # for tests.integrations.tiny_lm
+
+from passkrl.core.shaping import KSchedule  # noqa: E402
+from passkrl.models.tiny import TinyTransformer  # noqa: E402
+from passkrl.tasks import maze as maze_task  # noqa: E402
+from passkrl.train.config import TrainConfig  # noqa: E402
+from passkrl.train.policy import build_policy, max_answer_tokens  # noqa: E402
+from passkrl.train.trainer import make_data, rl_step, step_generators  # noqa: E402
 
 
-def matmul_gflops(width: int, rows: int = 2048, repeats: int = 20) -> float:
+def matmul_gflops(width: int, rows: int = 4096, repeats: int = 30) -> float:
     a, b = torch.randn(rows, width), torch.randn(width, 4 * width)
     a @ b
     start = time.perf_counter()
@@ -37,57 +56,157 @@ def matmul_gflops(width: int, rows: int = 2048, repeats: int = 20) -> float:
     return 2 * rows * width * 4 * width * repeats / (time.perf_counter() - start) / 1e9
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=5, help="RL steps to time")
-    parser.add_argument("--smoke", action="store_true", help="the --smoke configuration instead of the default")
-    args = parser.parse_args()
-    os.environ.setdefault("PASSKRL_CACHE", os.path.join(tempfile.gettempdir(), "passkrl-bench-cache"))
-    cfg = resolve(dataclasses.replace(TrainConfig(smoke=args.smoke), progress=False))
-    torch.set_num_threads(os.cpu_count() or 1)
+def never_stopping(policy) -> None:
+    """Make EOS unsampleable, so that every answer runs to the answer limit (as a random HF model's do)."""
+    cfg = policy.model.cfg
+    suppressed = dataclasses.replace(cfg, suppress_ids=tuple(cfg.suppress_ids) + (policy.tokenizer.eos_id,))
+    model = TinyTransformer(suppressed)
+    model.load_state_dict(policy.model.state_dict())
+    policy.model = model
+
+
+def bench_passkrl(cfg: TrainConfig, steps: int) -> dict:
     data = make_data(cfg)
     policy = build_policy(cfg)
-    warm_up(policy, data.train, cfg)
+    never_stopping(policy)
     optimizer = torch.optim.AdamW(policy.model.parameters(), lr=cfg.lr)
     schedule = KSchedule.parse(str(cfg.k))
-    n_params = sum(p.numel() for p in policy.model.parameters())
-    print(f"config: {cfg.n_prompts} prompts x {cfg.n_rollouts} rollouts, model {n_params / 1e6:.2f} M parameters, "
-          f"{torch.get_num_threads()} threads")
+    records = [rl_step(policy, optimizer, data, cfg, schedule, step) for step in range(steps + 1)][1:]
+    return {"records": records, "policy": policy, "data": data}
 
-    splits, tokens = [], []
-    for step in range(args.steps):
-        record = rl_step(policy, optimizer, data, cfg, schedule, step)
-        splits.append(record["time_s"])
-        tokens.append(record["completion_tokens"])
+
+def bench_trl(cfg: TrainConfig, data, steps: int, answer_limit: int, tmp: Path) -> dict:
+    from datasets import Dataset
+    from transformers import LlamaConfig, LlamaForCausalLM, PrinterCallback, TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    from tests.integrations.tiny_lm import char_tokenizer
+
+    tokenizer = char_tokenizer()
+    d = cfg.d_model
+    model = LlamaForCausalLM(LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=d, num_hidden_layers=cfg.n_layers, num_attention_heads=cfg.n_heads,
+        num_key_value_heads=cfg.n_heads, intermediate_size=(8 * d) // 3 // 8 * 8,  # SwiGLU: 3 matrices ~ 2 of 4d
+        max_position_embeddings=2048, tie_word_embeddings=True, pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id,
+    ))
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.suppress_tokens = [tokenizer.eos_token_id]  # answers run to the limit, as ours
+    n_generations = steps + 1
+    mazes = data.train[: cfg.n_prompts * n_generations]
+    dataset = Dataset.from_list([{"prompt": maze_task.compact_prompt(m), "grid": m.grid} for m in mazes])
+
+    def reward(completions, grid, **kwargs) -> list[float]:
+        return [maze_task.score_compact(g, c) for c, g in zip(completions, grid)]
+
+    class StepTimer(TrainerCallback):
+        def __init__(self) -> None:
+            self.times: list[float] = []
+
+        def on_step_begin(self, *_, **__) -> None:
+            self._start = time.perf_counter()
+
+        def on_step_end(self, *_, **__) -> None:
+            self.times.append(time.perf_counter() - self._start)
+
+    rollouts = cfg.n_prompts * cfg.n_rollouts
+    config = GRPOConfig(
+        output_dir=str(tmp / "trl"), max_steps=cfg.mini_batches * n_generations, num_generations=cfg.n_rollouts,
+        per_device_train_batch_size=rollouts // cfg.mini_batches, steps_per_generation=cfg.mini_batches,
+        max_completion_length=answer_limit, temperature=cfg.temperature, top_p=1.0, learning_rate=cfg.lr,
+        loss_type="dapo", epsilon=cfg.clip_low, epsilon_high=cfg.clip_high, beta=0.0, seed=0, report_to="none",
+        use_cpu=True, bf16=False, save_strategy="no", logging_steps=1, disable_tqdm=True, shuffle_dataset=False,
+    )
+    timer = StepTimer()
+    trainer = GRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=[reward], args=config,
+                          train_dataset=dataset, callbacks=[timer])
+    trainer.remove_callback(PrinterCallback)
+    trainer.train()
+    per_generation = [sum(timer.times[i:i + cfg.mini_batches]) for i in range(0, len(timer.times), cfg.mini_batches)]
+    lengths = [log["completions/mean_length"] for log in trainer.state.log_history if "completions/mean_length" in log]
+    return {"step_s": per_generation[1:], "mean_length": float(np.mean(lengths)) if lengths else float("nan")}
+
+
+def rollout_rates(policy, mazes: list, n: int) -> dict[str, float]:
+    """Answer tokens per second of the three samplers, on the same prompts and seeds."""
+    prompts = policy._prompt_ids(mazes)
+    limit = policy.answer_limit(mazes)
+    options = dict(temperature=1.0, top_p=1.0, eos_id=policy.tokenizer.eos_id, pad_id=policy.tokenizer.pad_id)
+    variants = {
+        "prompt-shared, finished rows leave": dict(prompts=prompts, n_samples=n),
+        "each prompt repeated n times": dict(prompts=[p for p in prompts for _ in range(n)], n_samples=1),
+        "no KV cache (reference)": dict(prompts=[p for p in prompts for _ in range(n)], n_samples=1, use_cache=False),
+    }
+    rates = {}
+    for name, kwargs in variants.items():
+        gen, _ = step_generators(0, 0, 0)
+        start = time.perf_counter()
+        out = policy.model.generate(max_new_tokens=limit, generator=gen, **options, **kwargs)
+        rates[name] = float(out.completion_mask.sum()) / (time.perf_counter() - start)
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=6, help="timed RL steps per trainer (after one untimed)")
+    parser.add_argument("--skip-trl", action="store_true", help="leave out the TRL comparison")
+    args = parser.parse_args()
+    os.environ.setdefault("PASSKRL_CACHE", os.path.join(tempfile.gettempdir(), "passkrl-bench-cache"))
+    torch.set_num_threads(os.cpu_count() or 1)
+    cfg = TrainConfig(progress=False)
+    train_sizes = tuple(int(s) for s in cfg.train_sizes.split(","))
+    answer_limit = max_answer_tokens(train_sizes)
+
+    ours = bench_passkrl(cfg, args.steps)
+    policy, data, records = ours["policy"], ours["data"], ours["records"]
+    n_params = policy.model.num_parameters()
+    step_s = [sum(r["time_s"].values()) for r in records]
+    tokens = np.mean([r["completion_tokens"] for r in records])
+    print(f"batch: {cfg.n_prompts} mazes x {cfg.n_rollouts} rollouts of sizes {cfg.train_sizes}, answer limit "
+          f"{answer_limit} tokens, {cfg.mini_batches} optimiser steps per batch; {torch.get_num_threads()} threads")
+    print(f"passkrl tiny transformer: {n_params / 1e6:.2f} M parameters, {tokens / (cfg.n_prompts * cfg.n_rollouts):.1f} "
+          f"answer tokens per rollout, median RL step {statistics.median(step_s) * 1e3:.0f} ms")
+    if not args.skip_trl:
+        with tempfile.TemporaryDirectory() as tmp:
+            trl = bench_trl(cfg, data, args.steps, answer_limit, Path(tmp))
+        trl_median = statistics.median(trl["step_s"])
+        print(f"TRL GRPOTrainer, HF Llama of the same shape: {trl['mean_length']:.1f} answer tokens per rollout, "
+              f"median RL step {trl_median * 1e3:.0f} ms")
+        print(f"=> passkrl is {trl_median / statistics.median(step_s):.1f}x faster per RL step (target >= 3x)")
+
     phases = ("sample", "score", "advantage", "update")
-    total = sum(np.mean([s[p] for s in splits]) for p in phases)
-    print(f"\nRL step, mean of {args.steps}: {total * 1e3:.0f} ms")
+    total = sum(np.mean([r["time_s"][p] for r in records]) for p in phases)
+    print(f"\nwhere a passkrl RL step goes (mean of {len(records)}): {total * 1e3:.0f} ms")
     for phase in phases:
-        mean = np.mean([s[phase] for s in splits])
+        mean = np.mean([r["time_s"][phase] for r in records])
         print(f"  {phase:<10}{mean * 1e3:9.1f} ms  {100 * mean / total:5.1f}%")
 
-    mazes = data.train[: cfg.n_prompts]
-    rates = {}
-    for use_cache in (True, False):
-        gen, _ = step_generators(cfg.seed, 0, 0)
-        prompts = [ids for ids in policy._prompt_ids(mazes) for _ in range(cfg.n_rollouts)]
-        start = time.perf_counter()
-        out = policy.model.generate(prompts, policy.max_new_tokens, temperature=1.0, top_p=1.0,
-                                    eos_id=policy.tokenizer.eos_id, pad_id=policy.tokenizer.pad_id,
-                                    generator=gen, use_cache=use_cache)
-        rates[use_cache] = float(out.completion_mask.sum()) / (time.perf_counter() - start)
-    print(f"\nrollout tokens/s: with KV cache {rates[True]:,.0f}, without {rates[False]:,.0f}, "
-          f"ratio {rates[True] / rates[False]:.1f}x")
+    # rollouts of the trained policy when a cached default warm-up exists (answers of realistic length)
+    from passkrl.train.warmup import cache_dir, cache_key
+
+    cached = cache_dir() / f"{cache_key(cfg)}.pt"
+    trained = build_policy(cfg)
+    source = "random model"
+    if cached.exists():
+        trained.model.load_state_dict(torch.load(cached, map_location="cpu", weights_only=True))
+        source = "cached default warm-up"
+    trained.model.eval()
+    rates = rollout_rates(trained, data.train[: cfg.n_prompts], cfg.n_rollouts)
+    print(f"\nrollout answer tokens/s ({source}, {cfg.n_prompts} mazes x {cfg.n_rollouts}):")
+    reference = rates["no KV cache (reference)"]
+    for name, rate in rates.items():
+        print(f"  {name:<38}{rate:>10,.0f}   {rate / reference:5.1f}x the reference")
 
     peak = matmul_gflops(cfg.d_model)
-    update_s = np.mean([s["update"] for s in splits])
-    # tokens processed by the update: prompt + completion of every sequence, forward and backward
-    seq_tokens = np.mean(tokens) * 1.0
-    prompt_tokens = cfg.n_prompts * cfg.n_rollouts * (max(int(x) for x in cfg.train_sizes.split(",")) ** 2)
-    achieved = 6 * n_params * (seq_tokens + prompt_tokens) / update_s / 1e9
-    print(f"\nmatmul throughput ({cfg.d_model}-wide float32 GEMM): {peak:.1f} GFLOP/s")
-    print(f"update phase: ~{achieved:.2f} GFLOP/s = {100 * achieved / peak:.1f}% of it "
-          "(6 FLOPs per parameter per token, attention not counted)")
+    update_s = np.mean([r["time_s"]["update"] for r in records])
+    prompt_tokens = cfg.n_prompts * (max(train_sizes) * (max(train_sizes) + 1) + 1)
+    answer_tokens = cfg.n_prompts * cfg.n_rollouts * answer_limit
+    flops = 6 * n_params * (prompt_tokens + answer_tokens)  # the tied embedding counted once, as the output head
+    achieved = flops / update_s / 1e9
+    print(f"\nmatmul peak ({cfg.d_model}-wide float32 GEMM, 4096 rows): {peak:.1f} GFLOP/s")
+    print(f"update phase: {achieved:.1f} GFLOP/s = {100 * achieved / peak:.0f}% of it "
+          "(6 FLOPs per weight per token, prompts counted once, attention not counted)")
 
 
 if __name__ == "__main__":

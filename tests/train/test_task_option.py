@@ -110,8 +110,8 @@ def test_warm_up_cache_is_kept_apart_per_task():
     maze = resolve(TrainConfig(smoke=True))
     keys = {cache_key(maze)}
     for task in ("chain_sum", "basic_arithmetic", "maths"):
-        keys.add(cache_key(TP.warmup_config(resolve(TrainConfig(task=task, smoke=True)))))
-    keys.add(cache_key(TP.warmup_config(resolve(TrainConfig(task="chain_sum", smoke=True, task_options='{"max_terms": 2}')))))
+        keys.add(cache_key(resolve(TrainConfig(task=task, smoke=True))))
+    keys.add(cache_key(resolve(TrainConfig(task="chain_sum", smoke=True, task_options='{"max_terms": 2}'))))
     assert len(keys) == 5
 
 

@@ -105,15 +105,15 @@ def _warm_up(config: dict[str, Any], threads: int) -> float:
     """Build (or find) the cached warm-up of this configuration; returns the seconds it took."""
     import torch
 
-    from passkrl.train.policy import build_policy
-    from passkrl.train.trainer import make_data
+    from passkrl.train.trainer import build
     from passkrl.train.warmup import warm_up
 
     started = time.perf_counter()
     torch.set_num_threads(threads)
     cfg = TrainConfig.from_dict(config)
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        warm_up(build_policy(cfg), make_data(cfg).train, cfg)
+        data, policy = build(cfg)
+        warm_up(policy, data.train, cfg)
     return time.perf_counter() - started
 
 

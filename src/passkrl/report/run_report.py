@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tyro
 
 from passkrl.io import pyplot, save_figure_atomic
+from passkrl.metrics import bootstrap_ci, pass_at_k
 from passkrl.train.checkpoint import read_metrics
 
 
@@ -75,6 +77,7 @@ def draw_run(run_dir: Path) -> list[Path]:
 
 
 def format_before_after(summary: dict[str, Any]) -> str:
+    """The closing table: pass@k after the warm-up and after RL, the change with its 95% interval, and per size."""
     before, after = summary["before"], summary["after"]
     keys = _pass_keys(after)
     width = max(len(key) for key in keys) + 2
@@ -84,7 +87,39 @@ def format_before_after(summary: dict[str, Any]) -> str:
              f"{'':<22}" + "".join(f"{key:>{width + 2}}" for key in keys)]
     for label, record in (("after warm-up", before), (f"after RL (step {after['step']})", after)):
         lines.append(f"{label:<22}" + "".join(f"{record[key]:>{width + 2}.3f}" for key in keys))
+    change = change_intervals(before, after)
+    if change:
+        lines.append(f"{'change':<22}" + "".join(f"{change[key].mean:>+{width + 2}.3f}" for key in keys))
+        lines.append(f"\nchange after RL with its 95% interval over the {after['n_mazes']} test items "
+                     "(paired bootstrap: the same items before and after):")
+        lines += [f"  {key:<9}{c.mean:+.3f}  [{c.low:+.3f}, {c.high:+.3f}]"
+                  + ("  (above the warm-up)" if c.low > 0 else "  (below the warm-up)" if c.high < 0 else "")
+                  for key, c in change.items()]
+    if len(after.get("by_size", {})) > 1:
+        first, last = keys[0], keys[-1]
+        lines.append(f"\nby {'size' if task == 'maze' else 'group'}: {first} and {last}, after warm-up -> after RL")
+        for size, record in after["by_size"].items():
+            start = before.get("by_size", {}).get(size, {})
+            lines.append(f"  {size:<8}{first} {start.get(first, float('nan')):.3f} -> {record[first]:.3f}   "
+                         f"{last} {start.get(last, float('nan')):.3f} -> {record[last]:.3f}")
     return "\n".join(lines)
+
+
+def change_intervals(before: dict[str, Any], after: dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
+    """Per-item paired differences of unbiased pass@k (after - before) with 95% bootstrap intervals over items.
+
+    Empty when the records lack per-item counts or were taken on different items.
+    """
+    if "correct" not in before or "correct" not in after or len(before["correct"]) != len(after["correct"]) \
+            or before.get("samples_per_maze") != after.get("samples_per_maze") or not after["correct"]:
+        return {}
+    n = after["samples_per_maze"]
+    c_before, c_after = np.asarray(before["correct"]), np.asarray(after["correct"])
+    out = {}
+    for key in _pass_keys(after):
+        k = int(key.split("@")[1])
+        out[key] = bootstrap_ci(pass_at_k(n, c_after, k) - pass_at_k(n, c_before, k), seed=seed)
+    return out
 
 
 @dataclasses.dataclass(frozen=True)

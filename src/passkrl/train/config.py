@@ -66,7 +66,7 @@ class TrainConfig:
     """Options of a non-maze --task as JSON: reasoning-gym config fields, e.g. '{"max_terms": 4}', or maths options."""
     train_sizes: str = "7,9"
     """Maze sizes (odd) used for training."""
-    test_sizes: str = "7,9,11"
+    test_sizes: str = "7,9,11,13"
     """Maze sizes of the held-out test set (sizes not in training test generalisation)."""
     n_train_mazes: int = 3000
     """Distinct training mazes (or problems of a non-maze --task)."""

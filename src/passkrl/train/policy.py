@@ -7,6 +7,7 @@ maze verifier, recompute ``token_logprobs`` for the update and ``supervised_loss
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -86,6 +87,31 @@ def concat(parts: list[Rollout], pad_id: int = 0) -> Rollout:
     )
 
 
+class Policy(Protocol):
+    """What the trainer needs of a policy, beside :class:`passkrl.tasks.base.Task` for the problems it reads.
+
+    ``items`` are the task's problems (mazes, or :class:`passkrl.tasks.base.Problem`); answers come
+    grouped by item, ``n`` per item.
+    """
+
+    model: torch.nn.Module
+
+    def sample(self, items: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator) -> Rollout:
+        """``n`` answers per item, with their log-probabilities under the sampling policy."""
+
+    def token_logprobs(self, rollout: Rollout, prompts: slice) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities (with gradient) and entropies of the answers of a slice of the rollout's prompts."""
+
+    def score(self, items: list, answers: list[str], *, partial: bool) -> np.ndarray:
+        """The verifier's rewards of answers grouped by item."""
+
+    def supervised_loss(self, items: list) -> torch.Tensor:
+        """Cross-entropy of the reference answers, for the warm-up."""
+
+    def eval_group(self, item: Any) -> Any:
+        """What evaluation results are grouped by (a maze's size, a problem's data set)."""
+
+
 class MazePolicy:
     def __init__(self, model: TinyTransformer, tokenizer: CharTokenizer, max_new_tokens: int):
         self.model = model
@@ -94,6 +120,9 @@ class MazePolicy:
 
     def _prompt_ids(self, mazes: list) -> list[list[int]]:
         return [[self.tokenizer.bos_id] + self.tokenizer.encode(maze_task.compact_prompt(m)) for m in mazes]
+
+    def eval_group(self, maze) -> int:
+        return maze.size
 
     def answer_limit(self, mazes: list) -> int:
         """Most answer tokens sampled for this batch: what its largest maze can need."""
@@ -160,6 +189,9 @@ class HFMazePolicy:
         self.model = model
         self.tokenizer = tokenizer
         self.max_new_tokens = max_new_tokens
+
+    def eval_group(self, maze) -> int:
+        return maze.size
 
     def _encode(self, texts: list[str]) -> dict:
         return self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)

@@ -126,21 +126,6 @@ def make_text_data(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
     return train, test
 
 
-def eval_group(item: Any) -> Any:
-    """What the evaluation groups results by: a maze's size, a problem's data set or kind."""
-    return item.meta["group"] if isinstance(item, Problem) else item.size
-
-
-def warmup_config(cfg: TrainConfig) -> TrainConfig:
-    """The config the warm-up cache key is computed from: the task takes the place of the (unused) maze sizes.
-
-    The key of ``passkrl.train.warmup`` hashes a fixed list of fields that does not include the task;
-    without this, a text task and a maze run with equal settings would share (and overwrite) one entry.
-    """
-    return dataclasses.replace(cfg, train_sizes=f"task={cfg.task};options={cfg.task_options};"
-                                                f"partial={cfg.partial_credit}", test_sizes="-")
-
-
 def encode_question(text: str) -> str:
     """The question as the tiny model reads it: characters outside :data:`ALPHABET` become ``?``."""
     allowed = set(ALPHABET) - {PROMPT_END}
@@ -159,6 +144,9 @@ class TextPolicy(MazePolicy):
 
     def answer_limit(self, problems: list) -> int:
         return self.max_new_tokens
+
+    def eval_group(self, problem: Problem) -> Any:
+        return problem.meta["group"]
 
     def score(self, problems: list, answers: list[str], *, partial: bool) -> np.ndarray:
         """Rewards ``[len(problems) * n]`` of bare answers grouped by problem, by the task's scorer."""

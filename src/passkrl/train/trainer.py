@@ -49,7 +49,7 @@ from passkrl.metrics import distinct_wrong_answers, pass_at_k
 from passkrl.train import checkpoint as ckpt
 from passkrl.train import text_policy
 from passkrl.train.config import TrainConfig, parse_int_list
-from passkrl.train.policy import MazePolicy, build_policy
+from passkrl.train.policy import Policy, build_policy
 from passkrl.train.warmup import warm_up
 
 # ------------------------------------------------------------------------------------- data
@@ -72,6 +72,14 @@ def make_data(cfg: TrainConfig) -> MazeData:
     return MazeData(train, test)
 
 
+def build(cfg: TrainConfig) -> tuple[MazeData, Policy]:
+    """The data and the policy of a run: the one place that knows which task and which model it is."""
+    data = make_data(cfg)
+    if cfg.task != "maze":
+        return data, text_policy.build_text_policy(cfg, data.train, data.test)
+    return data, build_policy(cfg)
+
+
 def step_generators(seed: int, step: int, purpose: int, replicate: int = 0) -> tuple[torch.Generator, np.random.Generator]:
     """Independent generators for one step and purpose (0 rollout, 1 eval, 2 estimator, 3 noise).
 
@@ -89,7 +97,7 @@ EVAL_CHUNK_ROWS = 1024
 """Sampled answers per evaluation batch (mazes of one size at a time, so prompts pad little)."""
 
 
-def evaluate(policy: MazePolicy, mazes: list, cfg: TrainConfig, step: int) -> dict[str, Any]:
+def evaluate(policy: Policy, mazes: list, cfg: TrainConfig, step: int) -> dict[str, Any]:
     """Unbiased pass@1..pass@N on held-out mazes at the paper's sampling settings (T=1.0, top-p 0.95)."""
     gen, _ = step_generators(cfg.seed, step, 1)
     n = cfg.eval_samples
@@ -103,7 +111,7 @@ def evaluate(policy: MazePolicy, mazes: list, cfg: TrainConfig, step: int) -> di
         correct_by_maze.extend(rewards.sum(axis=1).astype(int).tolist())
         entropies.extend(rollout.mean_entropy.reshape(len(chunk), n).mean(axis=1).tolist())
         wrong_distinct.extend(distinct_wrong_answers(answers.tolist(), (rewards == 1).tolist()))
-        sizes.extend(text_policy.eval_group(m) for m in chunk)  # maze size, or a text task's data set / kind
+        sizes.extend(policy.eval_group(m) for m in chunk)  # maze size, or a text task's data set / kind
     correct = np.array(correct_by_maze)
     ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= n]
     if n not in ks:
@@ -139,7 +147,7 @@ class Batch:
     score_s: float  # seconds spent in the verifier
 
 
-def collect_batch(policy: MazePolicy, data: MazeData, cfg: TrainConfig, step: int) -> Batch:
+def collect_batch(policy: Policy, data: MazeData, cfg: TrainConfig, step: int) -> Batch:
     """Steps 1 and 2: sample and score ``n_prompts`` groups.
 
     With ``--dynamic-sampling`` (DAPO, arXiv 2503.14476 §3.2) groups whose rewards are all equal, which
@@ -181,12 +189,12 @@ def collect_batch(policy: MazePolicy, data: MazeData, cfg: TrainConfig, step: in
     sampled = {name: count / n_groups for name, count in counts.items()}
     sampled["groups_sampled"] = n_groups
     sampled["rounds"] = n_rounds
-    rollout = concat([g[1] for g in groups], policy.tokenizer.pad_id) if cfg.dynamic_sampling else rollout
+    rollout = concat([g[1] for g in groups]) if cfg.dynamic_sampling else rollout
     return Batch([g[0] for g in groups], rollout, np.stack([g[2] for g in groups]), np.stack([g[3] for g in groups]),
                  sampled, score_s)
 
 
-def rl_step(policy: MazePolicy, optimizer: torch.optim.Optimizer, data: MazeData, cfg: TrainConfig,
+def rl_step(policy: Policy, optimizer: torch.optim.Optimizer, data: MazeData, cfg: TrainConfig,
             schedule: KSchedule, step: int) -> dict[str, Any]:
     started = time.perf_counter()
     k = schedule.k_at(step)
@@ -275,15 +283,14 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
     """Warm up (or load the cached warm-up), then RL with periodic evaluation and checkpoints."""
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     schedule = KSchedule.parse(cfg.k_schedule) if cfg.k_schedule else KSchedule.parse(str(cfg.k))
-    data = make_data(cfg)
+    data, policy = build(cfg)
     metrics_path = run_dir / "metrics.jsonl"
 
-    # Warm-up: supervised shortest paths, cached by its settings (identical for every estimator).
-    policy = build_policy(cfg) if cfg.task == "maze" else text_policy.build_text_policy(cfg, data.train, data.test)
+    # Warm-up: supervised imitation of reference answers, cached by its settings (identical for every estimator).
     optimizer = torch.optim.AdamW(policy.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
     state = ckpt.load_latest(run_dir) if resume else None
     if state is None:
-        warm_up(policy, data.train, cfg if cfg.task == "maze" else text_policy.warmup_config(cfg))
+        warm_up(policy, data.train, cfg)
         start_step = 0
         ckpt.truncate_metrics(metrics_path, 0)
         before = evaluate(policy, data.test, cfg, step=0)
