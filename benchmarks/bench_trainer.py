@@ -1,6 +1,7 @@
 """How fast one RL step of the embedded trainer is, and where its time goes; measured in one run.
 
-Prints, for the default ``passkrl train`` batch (16 mazes x 8 rollouts, 2 optimiser steps per batch):
+Prints, for the default ``passkrl train`` batch (8 mazes x 32 rollouts, 2 optimiser steps per batch; other
+shapes with ``--n-prompts`` / ``--n-rollouts``):
 
 1. **Same work as TRL.** A randomly initialised tiny model of the default size (no warm-up) and an
    HF Llama of the same width, depth and heads (its SwiGLU sized to the same parameter count), on
@@ -11,14 +12,14 @@ Prints, for the default ``passkrl train`` batch (16 mazes x 8 rollouts, 2 optimi
    callback over the two optimiser steps of each generation), and their ratio. Target: >= 3x.
 2. **Where the step goes** (sample / score / advantage / update) on that work.
 3. **Rollout tokens per second**: the prompt-shared sampler (one prefill per prompt, finished
-   rows leave the batch), the same with every prompt repeated n times, and the recomputing
+   groups leave the batch), the same with every prompt repeated n times, and the recomputing
    reference (no KV cache), on the default warm-up's answers when a cached warm-up exists,
    else on the random model's.
 4. **The update's share of this machine's matmul peak**: a float32 GEMM of the model's width, and
    the update's FLOPs (6 per weight per token processed: prompts once, answers once; attention
    not counted) divided by its time.
 
-    python benchmarks/bench_trainer.py [--steps 6] [--skip-trl]
+    python benchmarks/bench_trainer.py [--steps 6] [--skip-trl] [--n-prompts 8 --n-rollouts 32]
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def rollout_rates(policy, mazes: list, n: int) -> dict[str, float]:
     limit = policy.answer_limit(mazes)
     options = dict(temperature=1.0, top_p=1.0, eos_id=policy.tokenizer.eos_id, pad_id=policy.tokenizer.pad_id)
     variants = {
-        "prompt-shared, finished rows leave": dict(prompts=prompts, n_samples=n),
+        "prompt-shared, finished groups leave": dict(prompts=prompts, n_samples=n),
         "each prompt repeated n times": dict(prompts=[p for p in prompts for _ in range(n)], n_samples=1),
         "no KV cache (reference)": dict(prompts=[p for p in prompts for _ in range(n)], n_samples=1, use_cache=False),
     }
@@ -151,10 +152,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=6, help="timed RL steps per trainer (after one untimed)")
     parser.add_argument("--skip-trl", action="store_true", help="leave out the TRL comparison")
+    parser.add_argument("--n-prompts", type=int, default=TrainConfig.n_prompts, help="mazes per RL step")
+    parser.add_argument("--n-rollouts", type=int, default=TrainConfig.n_rollouts, help="answers per maze")
     args = parser.parse_args()
     os.environ.setdefault("PASSKRL_CACHE", os.path.join(tempfile.gettempdir(), "passkrl-bench-cache"))
     torch.set_num_threads(os.cpu_count() or 1)
-    cfg = TrainConfig(progress=False)
+    cfg = TrainConfig(progress=False, n_prompts=args.n_prompts, n_rollouts=args.n_rollouts, k=min(8, args.n_rollouts))
     train_sizes = tuple(int(s) for s in cfg.train_sizes.split(","))
     answer_limit = max_answer_tokens(train_sizes)
 

@@ -1,4 +1,4 @@
-"""The expected-gradient weight w(p) and eta against the checked table of DESIGN.md and seed 003."""
+"""The expected-gradient weight w(p) and eta against the checked table of DESIGN.md and Yang Yu, "Pass@k Metric for RLVR: A Diagnostic Tool of Exploration, But Not an Objective"."""
 
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ def test_weight_matches_the_checked_table(name, k):
 
 @pytest.mark.parametrize("k", [1, 2, 4, 8, 16])
 def test_unbiased_pkpo_weight_is_alpha_k(k):
-    """seed 003: grad pass@k = k (1-p)^(k-1) grad pass@1, reproduced exactly by PKPO's weights."""
+    """Yang Yu: grad pass@k = k (1-p)^(k-1) grad pass@1, reproduced exactly by PKPO's weights."""
     p = np.linspace(0, 1, 41)
     for name in ("pkpo", "pkpo_loo1"):
         np.testing.assert_allclose(advantage_curve(name, n=32, k=k).weight(p), k * (1 - p) ** (k - 1), atol=1e-12)

@@ -51,7 +51,7 @@ def test_every_estimator_moves_along_grad_pass1_with_the_closed_form_weight(esti
 
 
 def test_pass_at_k_weights_shrink_as_pass1_approaches_one():
-    """alpha_k and the analytic estimator's exact weight both fall as pass@1 rises (seed 003's point)."""
+    """alpha_k and the analytic estimator's exact weight both fall as pass@1 rises (Yang Yu's point in his note on pass@k as a diagnostic)."""
     correct = np.array([True, False, False])
     weights = []
     for logit in (-1.0, 0.5, 2.0, 4.0):  # pass@1 rising towards 1
@@ -60,7 +60,7 @@ def test_pass_at_k_weights_shrink_as_pass1_approaches_one():
         weights.append((report["p"], report["coef"], report["alpha_k"]))
     ps, coefs, alphas = map(np.array, zip(*weights))
     assert np.all(np.diff(ps) > 0)
-    assert np.all(np.diff(alphas) < 0)  # the pass@k signal vanishes as pass@1 -> 1 (seed 003)
+    assert np.all(np.diff(alphas) < 0)  # the pass@k signal vanishes as pass@1 -> 1 (Yang Yu)
     assert np.all(np.diff(coefs[1:]) < 0)
 
 

@@ -19,7 +19,7 @@ from passkrl.metrics import pass_at_k
 TINY = {
     "train_sizes": '"7"', "test_sizes": '"7,9"', "n_train_mazes": 200, "n_test_mazes": 3,
     "d_model": 32, "n_layers": 1, "n_heads": 2, "warmup_steps": 40, "warmup_batch_size": 32,
-    "rl_steps": 4, "n_prompts": 4, "n_rollouts": 4, "eval_every": 2, "eval_samples": 4, "checkpoint_every": 2,
+    "rl_steps": 4, "n_prompts": 4, "n_rollouts": 8, "eval_every": 2, "eval_samples": 4, "checkpoint_every": 2,
 }
 
 

@@ -94,7 +94,7 @@ def test_learns_a_copy_task():
     assert out.completion_ids[0].tolist() == [3, 6, 4, 5, TOK.eos_id]
 
 
-# --- rotary positions, prompt sharing, finished rows leaving the batch
+# --- rotary positions, prompt sharing, finished groups leaving the batch
 
 
 def test_rotary_positions_are_relative_and_have_no_length_table(model):
@@ -130,7 +130,7 @@ def test_prompt_shared_sampling_equals_unshared(model, temperature, top_p):
     torch.testing.assert_close(shared.logprobs, reference.logprobs, atol=1e-5, rtol=0)
     assert shared.prompt_ids.shape[0] == len(PROMPTS)  # prompts are kept once
     if temperature:
-        # rows finish at different steps (finished rows leave the batch), and the samples of a prompt differ
+        # rows finish at different steps (finished groups leave the batch), and the samples of a prompt differ
         lengths = shared.completion_mask.sum(1)
         assert len(set(lengths.tolist())) > 1
         assert len({tuple(r) for r in shared.completion_ids[:n].tolist()}) > 1

@@ -440,7 +440,7 @@ def alpha_k(p: Any, k: Any):
 
     For a prompt solved with probability ``p`` (pass@1), ``pass@k = 1 - (1 - p)^k`` so
     ``grad pass@k = k (1 - p)^(k-1) grad pass@1``: pass@k training is a per-prompt reweighting of the
-    pass@1 gradient that vanishes as ``p -> 1`` (seed 003, "pass@k as a diagnostic");
+    pass@1 gradient that vanishes as ``p -> 1`` (Yang Yu, "Pass@k Metric for RLVR: A Diagnostic Tool of Exploration, But Not an Objective");
     ``alpha_1 = 1`` for every ``p`` including 1.
 
     Args:

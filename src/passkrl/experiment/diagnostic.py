@@ -2,7 +2,7 @@
 
 For a prompt answered correctly with probability ``p = pass@1``, ``pass@k = 1 - (1 - p)^k`` and so
 
-    grad pass@k = k (1 - p)^(k-1) grad pass@1 = alpha_k(p) grad pass@1.            (seed 003)
+    grad pass@k = k (1 - p)^(k-1) grad pass@1 = alpha_k(p) grad pass@1.            (Yang Yu)
 
 An RLVR estimator turns ``n`` sampled answers into the gradient estimate
 ``g = sum_i A_i grad log pi(y_i)``. This module computes ``E[g]`` *exactly* for a tabular softmax
@@ -76,7 +76,7 @@ def expected_gradient(policy: TabularPolicy, estimator: str, *, n: int, k: int, 
 
 
 def alpha_k(p: float, k: int) -> float:
-    """``k (1 - p)^(k-1)``: the factor between the pass@k and pass@1 gradients (seed 003)."""
+    """``k (1 - p)^(k-1)``: the factor between the pass@k and pass@1 gradients (Yang Yu, "Pass@k Metric for RLVR: A Diagnostic Tool of Exploration, But Not an Objective")."""
     return k * (1.0 - p) ** (k - 1)
 
 

@@ -63,7 +63,7 @@ def estimator_cost(shapes: tuple[tuple[int, int], ...] = ((16, 8), (1024, 32)), 
 
 
 def tabular_diagnostic(*, n: int = 5, k: int = 2) -> dict[str, Any]:
-    """Exact expected gradients of a 3-answer tabular policy for a sweep of pass@1 (seed 003).
+    """Exact expected gradients of a 3-answer tabular policy for a sweep of pass@1 (Yang Yu, "Pass@k Metric for RLVR: A Diagnostic Tool of Exploration, But Not an Objective").
 
     Rows: pass@1 ``p``, ``alpha_k = k (1-p)^(k-1)``, and for each estimator the coefficient ``c`` in
     ``E[g] = c grad pass@1`` computed by enumerating all ``3^n`` answer tuples.

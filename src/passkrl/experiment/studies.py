@@ -248,12 +248,12 @@ _add(Study(
 
 _add(Study(
     name="diagnostic",
-    title="Is pass@k an objective or a diagnostic? (seed 003)",
+    title="Is pass@k an objective or a diagnostic? (Yang Yu's note)",
     question="Is the pass@k gradient only alpha_k times the pass@1 gradient, and how do the pass@k - pass@1 "
              "gap and alpha_k evolve along real training runs?",
     arms=(GRPO, ANALYTIC),
     claims=(
-        Claim("the pass@k - pass@1 gap stays larger under Pass@k Training (exploration is kept)", "seed 003",
+        Claim("the pass@k - pass@1 gap stays larger under Pass@k Training (exploration is kept)", "Yang Yu, \"Pass@k Metric for RLVR: A Diagnostic Tool of Exploration, But Not an Objective\"",
               "pass@k analytic", "pass@1", metric="gap"),
     ),
     curves=("pass@1", "pass@k", "gap", "alpha_k"),

@@ -10,8 +10,10 @@ Prompts of different lengths are left-padded: padding is masked out of attention
 count from each row's first real token, so a prompt gives the same logits alone or in a padded batch.
 
 Rollout groups share their prompt. :meth:`TinyTransformer.generate` with ``n_samples = n`` runs the
-prefill once per prompt and expands its KV cache over the ``n`` samples; rows that have emitted EOS
-leave the batch (the cache is compacted). :meth:`TinyTransformer.shared_logprobs` does the same for
+prefill once per prompt and keeps its keys and values once: the ``n`` samples' queries meet them in
+one matrix product per prompt and head, and only each sample's own tokens are cached per row; groups
+whose samples have all emitted EOS leave the batch (the caches are compacted), and no finished row
+is reported. :meth:`TinyTransformer.shared_logprobs` does the same for
 the update: each prompt's hidden states are computed once (with gradient) and every completion
 attends to them. Both are exact rewrites of the unshared computation (tests compare them). Sampling
 draws one uniform number per row and step from the generator and inverts the CDF, so which row
@@ -102,6 +104,11 @@ class Block(nn.Module):
         b, t, d = x.shape
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
                                            dropout_p=self.dropout if self.training else 0.0)
+        return self.residual(x, y)
+
+    def residual(self, x, y):
+        """The attention output ``y [B, H, T, d_head]`` projected and added, then the MLP."""
+        b, t, d = x.shape
         x = x + self.proj(y.transpose(1, 2).reshape(b, t, d))
         return x + self.mlp(self.ln2(x))
 
@@ -245,8 +252,8 @@ class TinyTransformer(nn.Module):
                  n_samples: int = 1, use_cache: bool = True) -> GenerationOutput:
         """``n_samples`` completions of each prompt (row ``i * n_samples + j``), stopping at EOS.
 
-        With the cache (the default) each prompt is prefilled once and its cache expanded over its
-        samples, and finished rows leave the batch. ``use_cache=False`` recomputes every sequence from
+        With the cache (the default) each prompt is prefilled once and its keys and values are shared by
+        its samples, and finished groups leave the batch. ``use_cache=False`` recomputes every sequence from
         scratch at every step: the reference the fast path is tested against (same tokens).
         """
         if n_samples < 1:
@@ -281,43 +288,60 @@ class TinyTransformer(nn.Module):
                                 lengths, n_samples)
 
     def _cached_steps(self, prompt_ids, prompt_mask, completion, done, n_samples, max_new_tokens):
-        """Yield ``(rows, logits [len(rows), V])`` for each step: the rows still generating and their next-token logits."""
+        """Yield ``(rows, logits [len(rows), V])`` for each step: the rows still generating and their next-token logits.
+
+        Prefix-shared decoding: each prompt's keys and values are kept once, ``[P, H, T_p, d_head]``,
+        and the ``n`` queries of its samples meet them in one matrix product per prompt and head;
+        only the completion's own keys are kept per row. The softmax runs over both parts together,
+        so this is attention over the whole sequence, computed without copying the prompt ``n``
+        times. Groups whose samples have all finished leave the batch.
+        """
         device = prompt_ids.device
-        b, t_prompt = completion.shape[0], prompt_ids.shape[1]
+        n = n_samples
         x, kvs = self.hidden(prompt_ids, prompt_mask, return_kv=True)  # one prefill per prompt
-        total = t_prompt + max_new_tokens
-        shape = (b, self.cfg.n_heads, total, self.d_head)
-        caches = []
-        for k, v in kvs:
-            cache_k, cache_v = torch.empty(shape, device=device), torch.empty(shape, device=device)
-            cache_k[:, :, :t_prompt] = k.repeat_interleave(n_samples, dim=0)
-            cache_v[:, :, :t_prompt] = v.repeat_interleave(n_samples, dim=0)
-            caches.append((cache_k, cache_v))
-        rows = torch.arange(b, device=device)
-        see = torch.ones((b, total), dtype=torch.bool, device=device)  # keys a row may attend to
-        see[:, :t_prompt] = prompt_mask.repeat_interleave(n_samples, dim=0)
-        lengths = prompt_mask.sum(1).repeat_interleave(n_samples)
-        yield rows, self._logits(x[:, -1]).repeat_interleave(n_samples, dim=0)
+        prompt_kv = list(kvs)  # [P, H, T_p, d_head] per layer
+        n_prompts = prompt_ids.shape[0]
+        shape = (n_prompts * n, self.cfg.n_heads, max_new_tokens, self.d_head)
+        completion_kv = [(torch.empty(shape, device=device), torch.empty(shape, device=device)) for _ in self.blocks]
+        groups = torch.arange(n_prompts, device=device)
+        prompt_allowed = prompt_mask.bool()[:, None, None, :]  # [P, 1, 1, T_p]
+        lengths = prompt_mask.sum(1)
+        scale = self.d_head ** -0.5
+        yield torch.arange(n_prompts * n, device=device), self._logits(x[:, -1]).repeat_interleave(n, dim=0)
         for step in range(1, max_new_tokens):
+            rows = (groups[:, None] * n + torch.arange(n, device=device)[None]).reshape(-1)
             alive = ~done[rows]
             if not bool(alive.any()):
                 return
-            if int(alive.sum()) <= 0.75 * len(rows):  # compact: finished rows leave the batch
-                keep = alive.nonzero().squeeze(1)
-                rows, see, lengths = rows[keep], see[keep], lengths[keep]
-                caches = [(k.index_select(0, keep), v.index_select(0, keep)) for k, v in caches]
-                alive = alive[keep]
-            cur = t_prompt + step - 1  # cache slot of the token sampled last
-            x = self.tok(completion[rows, step - 1])[:, None]  # [b, 1, D]
-            rope = self._rope((lengths + step - 1)[:, None])
-            attn = see[:, None, None, : cur + 1]
-            for block, (cache_k, cache_v) in zip(self.blocks, caches):
-                q, k, v = block.qkv_heads(x, rope)
-                cache_k[:, :, cur: cur + 1] = k
-                cache_v[:, :, cur: cur + 1] = v
-                x = block.finish(x, q, cache_k[:, :, : cur + 1], cache_v[:, :, : cur + 1], attn)
+            live_groups = alive.view(-1, n).any(dim=1)
+            if int(live_groups.sum()) <= 0.75 * len(groups):  # compact: finished groups leave the batch
+                keep = live_groups.nonzero().squeeze(1)
+                keep_rows = (keep[:, None] * n + torch.arange(n, device=device)[None]).reshape(-1)
+                groups, prompt_allowed = groups[keep], prompt_allowed[keep]
+                prompt_kv = [(k.index_select(0, keep), v.index_select(0, keep)) for k, v in prompt_kv]
+                completion_kv = [(k.index_select(0, keep_rows), v.index_select(0, keep_rows)) for k, v in completion_kv]
+                rows, alive = rows[keep_rows], alive[keep_rows]
+            g = len(groups)
+            x = self.tok(completion[rows, step - 1])[:, None]  # [g * n, 1, D]
+            rope = self._rope((lengths[groups].repeat_interleave(n) + step - 1)[:, None])
+            for block, (k_p, v_p), (k_c, v_c) in zip(self.blocks, prompt_kv, completion_kv):
+                q, k, v = block.qkv_heads(x, rope)  # [g * n, H, 1, d_head]
+                k_c[:, :, step - 1: step] = k
+                v_c[:, :, step - 1: step] = v
+                h = q.shape[1]
+                q_groups = q.view(g, n, h, self.d_head).transpose(1, 2)  # [g, H, n, d_head]
+                scores_p = (q_groups @ k_p.transpose(-1, -2)) * scale  # [g, H, n, T_p]
+                scores_p = scores_p.masked_fill(~prompt_allowed, -math.inf)
+                scores_p = scores_p.transpose(1, 2).reshape(g * n, h, -1)  # [g * n, H, T_p]
+                scores_c = (q * k_c[:, :, :step]).sum(-1) * scale  # [g * n, H, step]
+                probs = torch.softmax(torch.cat([scores_p, scores_c], dim=-1), dim=-1)
+                probs_p, probs_c = probs[..., : scores_p.shape[-1]], probs[..., scores_p.shape[-1]:]
+                y_p = probs_p.reshape(g, n, h, -1).transpose(1, 2) @ v_p  # [g, H, n, d_head]
+                y_p = y_p.transpose(1, 2).reshape(g * n, h, self.d_head)
+                y_c = (probs_c[..., None] * v_c[:, :, :step]).sum(-2)  # [g * n, H, d_head]
+                x = block.residual(x, (y_p + y_c)[:, :, None])
             logits = self._logits(x[:, -1])
-            # rows kept in the batch after EOS (until the next compaction) are not reported
+            # finished rows of a live group are computed but not reported
             yield rows[alive], logits[alive]
 
     def _recomputed_steps(self, prompt_ids, prompt_mask, completion, done, n_samples, max_new_tokens):

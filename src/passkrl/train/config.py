@@ -47,7 +47,7 @@ class TrainConfig:
     # --- advantage estimation
     estimator: str = "passk_analytic"
     """Registered estimator or shaper (see `python -c "from passkrl import estimators; print(estimators.describe())"`)."""
-    k: int = 4
+    k: int = 8
     """The k of Pass@k Training."""
     k_schedule: str | None = None
     """Change k over training, e.g. '4@0,1@40' (P@k then P@1, §3.5); overrides --k."""
@@ -66,9 +66,9 @@ class TrainConfig:
     """Options of a non-maze --task as JSON: reasoning-gym config fields, e.g. '{"max_terms": 4}', or maths options."""
     train_sizes: str = "7,9"
     """Maze sizes (odd) used for training."""
-    test_sizes: str = "7,9,11,13"
+    test_sizes: str = "7,9,11"
     """Maze sizes of the held-out test set (sizes not in training test generalisation)."""
-    n_train_mazes: int = 3000
+    n_train_mazes: int = 20000
     """Distinct training mazes (or problems of a non-maze --task)."""
     n_test_mazes: int = 128
     """Held-out test mazes per test size (the first of a fixed pool of 512 per size that training never sees; not
@@ -88,7 +88,7 @@ class TrainConfig:
     """Attention heads."""
 
     # --- supervised warm-up
-    warmup_steps: int = 600
+    warmup_steps: int = 1200
     """Supervised steps on shortest paths before RL (cached by settings)."""
     warmup_batch_size: int = 64
     """Mazes per supervised step."""
@@ -96,11 +96,11 @@ class TrainConfig:
     """Peak learning rate of the warm-up (cosine decay)."""
 
     # --- RL
-    rl_steps: int = 80
+    rl_steps: int = 200
     """RL steps."""
-    n_prompts: int = 16
+    n_prompts: int = 8
     """Prompts (mazes) per RL step."""
-    n_rollouts: int = 8
+    n_rollouts: int = 32
     """Sampled answers per prompt (the group size n)."""
     dynamic_sampling: bool = False
     """DAPO's dynamic sampling: drop groups whose rewards are all equal (no gradient) and sample fresh prompts
@@ -109,7 +109,7 @@ class TrainConfig:
     """Sampling rounds per step with --dynamic-sampling (a batch still short is filled with dropped groups)."""
     mini_batches: int = 2
     """Optimiser steps per RL batch (the paper: 128 prompts in mini-batches of 32 -> 4)."""
-    lr: float = 5e-5
+    lr: float = 1e-4
     """RL learning rate (AdamW, constant after a linear warm-up)."""
     lr_warmup_steps: int = 5
     """Linear learning-rate warm-up of the RL phase, in optimiser steps."""
@@ -125,7 +125,7 @@ class TrainConfig:
     """Sampling temperature of the rollouts."""
 
     # --- evaluation and checkpoints
-    eval_every: int = 20
+    eval_every: int = 100
     """Evaluate on the held-out mazes every this many RL steps (and after the warm-up and at the end)."""
     eval_samples: int = 16
     """Samples per test maze: pass@1..pass@eval_samples are reported."""

@@ -2,29 +2,30 @@
 
 ``--task`` other than ``maze`` swaps the data and the policy for a short-answer text task
 (:mod:`passkrl.train.text_policy`: reasoning-gym's chain_sum / basic_arithmetic, generated maths);
-the four steps below are the same, with the task's scorer as the verifier.
+:func:`build` is the only place that knows which; the steps below are the same for all.
 
 One RL step (arXiv 2508.10751 §2, Algorithm in appendix C):
 
-1. **rollout**   sample ``n_prompts`` mazes and ``n_rollouts`` answers each from the current policy;
+1. **rollout**   sample ``n_prompts`` mazes and ``n_rollouts`` answers each from the current policy
+   (one prefill per maze, shared by its answers; with ``--dynamic-sampling`` groups whose rewards
+   are all equal are replaced by fresh ones, DAPO §3.2);
 2. **reward**    score every answer with the maze verifier (1 iff the moves walk from S to E);
 3. **advantage** any registered estimator or shaper turns the ``[n_prompts, n_rollouts]`` rewards
    into advantages (``passk_analytic`` by default: the exact mean over all k-subsets, eqs. 11-15);
 4. **update**    the DAPO token-level clipped surrogate (clip-higher 0.2 / 0.28, no KL), in
-   ``mini_batches`` optimiser steps per batch.
+   ``mini_batches`` optimiser steps per batch; each maze's prompt is computed once for its answers.
 
-Where this departs from the paper, and why:
+Where this departs from the paper, and why (docs/training.md has the measurements behind it):
 
-* The policy is a ~1M-parameter character-level transformer, not Qwen2.5-7B-Instruct, and it reads a
-  compact encoding of the maze (rows joined by ``/``) and answers with the bare move letters; the
-  verifier is the same walk as for the paper's ``<answer>`` prompt (``passkrl.tasks.maze``).
-* The paper starts RL from an instruct model; we start from a short supervised warm-up on shortest
-  paths (cached by its settings), stopped early so that the policy sometimes succeeds and sometimes
-  fails: the regime where the choice of advantage estimator matters.
-* Laptop scale: mazes of 7x7 and 9x9 for training (the paper: 9-15), 7-11 for testing (7-21),
-  16 prompts x 8 rollouts per step (128 x 32), learning rate 5e-5 (1e-6 for a 7B model).
-* Every random draw of step ``t`` comes from generators seeded by ``(seed, t)``, so a run resumed from
-  a checkpoint reproduces an uninterrupted run bit for bit.
+* The policy is a ~0.8M-parameter character-level transformer with rotary positions, not
+  Qwen2.5-7B-Instruct, and it reads a compact encoding of the maze (rows joined by ``/``) and answers
+  with the bare move letters; the verifier is the same walk as for the paper's ``<answer>`` prompt.
+* The paper starts RL from an instruct model; we start from a supervised warm-up on shortest
+  paths (cached by its settings), stopped while the policy solves some mazes and fails others.
+* Laptop scale: mazes of 7x7 and 9x9 for training (the paper: 9-15), 7-11 for testing (7-21), on a
+  fixed held-out pool of 128 mazes per size; smaller batches and a larger learning rate than a 7B model's.
+* Every random draw of step ``t`` comes from generators seeded by ``(seed, t)`` (and ``--rl-seed``), so
+  a run resumed from a checkpoint reproduces an uninterrupted run bit for bit.
 """
 
 from __future__ import annotations
