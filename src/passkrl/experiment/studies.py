@@ -5,8 +5,8 @@ study runs for the same seeds, and the arms of one seed share one warm-up (the t
 its settings, which no arm changes). A :class:`Claim` compares two arms on one test metric; its
 verdict comes from the 95% interval of the paired difference (see :mod:`passkrl.experiment.report`).
 
-Studies are sized for a 2-core laptop: the trainer's defaults (80 RL steps, 16 test mazes per size,
-16 samples per test maze) and 3 seeds; ``--quick`` runs 24 steps, 8 test mazes per size and 2 seeds.
+Studies run the trainer's defaults (``passkrl.train.config.TrainConfig``) and 3 seeds; ``--quick`` runs
+24 steps, 8 test mazes per size and 2 seeds.
 """
 
 from __future__ import annotations
