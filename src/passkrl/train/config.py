@@ -102,9 +102,10 @@ class TrainConfig:
     """Prompts (mazes) per RL step."""
     n_rollouts: int = 32
     """Sampled answers per prompt (the group size n)."""
-    dynamic_sampling: bool = False
+    dynamic_sampling: bool = True
     """DAPO's dynamic sampling: drop groups whose rewards are all equal (no gradient) and sample fresh prompts
-    until the batch is full of groups with different rewards, for at most --dynamic-max-rounds rounds."""
+    until the batch is full of groups with different rewards, for at most --dynamic-max-rounds rounds
+    (--no-dynamic-sampling: train on every sampled group)."""
     dynamic_max_rounds: int = 4
     """Sampling rounds per step with --dynamic-sampling (a batch still short is filled with dropped groups)."""
     mini_batches: int = 2
