@@ -6,7 +6,8 @@ shapes with ``--n-prompts`` / ``--n-rollouts``):
 1. **Same work as TRL.** A randomly initialised tiny model of the default size (no warm-up) and an
    HF Llama of the same width, depth and heads (its SwiGLU sized to the same parameter count), on
    the same compact maze prompts, the same answer limit, temperature 1.0, the same DAPO loss
-   (clip 0.2 / 0.28, no KL), 2 optimiser steps per generation. EOS is made unsampleable on both
+   (clip 0.2 / 0.28, no KL), 2 optimiser steps per generation, one sampling round per step (no
+   dynamic sampling). EOS is made unsampleable on both
    sides, so every answer runs to the limit and both do exactly the same number of tokens. The
    median time per RL step of passkrl's ``rl_step`` and of TRL's ``GRPOTrainer`` (measured by a
    callback over the two optimiser steps of each generation), and their ratio. Target: >= 3x.
@@ -157,7 +158,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("PASSKRL_CACHE", os.path.join(tempfile.gettempdir(), "passkrl-bench-cache"))
     torch.set_num_threads(os.cpu_count() or 1)
-    cfg = TrainConfig(progress=False, n_prompts=args.n_prompts, n_rollouts=args.n_rollouts, k=min(8, args.n_rollouts))
+    # one sampling round per step, as TRL does (dynamic sampling would resample the random model's all-zero groups)
+    cfg = TrainConfig(progress=False, n_prompts=args.n_prompts, n_rollouts=args.n_rollouts, k=min(8, args.n_rollouts),
+                      dynamic_sampling=False)
     train_sizes = tuple(int(s) for s in cfg.train_sizes.split(","))
     answer_limit = max_answer_tokens(train_sizes)
 
