@@ -99,7 +99,7 @@ def test_dynamic_sampling_drops_equal_groups_and_refills_the_batch():
     # the rollout rows still belong to the kept mazes: re-sampling is not needed, answers move with their maze
     assert batch.rollout.completion_ids.shape[0] == cfg.n_prompts * cfg.n_rollouts
     assert len(batch.rollout.answers) == cfg.n_prompts * cfg.n_rollouts
-    lp, _ = policy.token_logprobs(batch.rollout, slice(None))
+    lp, _ = policy.token_logprobs(batch.rollout)
     torch.testing.assert_close(lp, batch.rollout.old_logprobs, atol=1e-5, rtol=0)
 
     # without any mixed group, the batch is filled with the dropped ones after the last round

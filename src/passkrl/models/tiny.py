@@ -112,10 +112,6 @@ class Block(nn.Module):
         x = x + self.proj(y.transpose(1, 2).reshape(b, t, d))
         return x + self.mlp(self.ln2(x))
 
-    def forward(self, x, attn_mask, rope):
-        q, k, v = self.qkv_heads(x, rope)
-        return self.finish(x, q, k, v, attn_mask)
-
 
 class TinyTransformer(nn.Module):
     def __init__(self, cfg: TinyTransformerConfig):

@@ -99,8 +99,8 @@ class Policy(Protocol):
     def sample(self, items: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator) -> Rollout:
         """``n`` answers per item, with their log-probabilities under the sampling policy."""
 
-    def token_logprobs(self, rollout: Rollout, prompts: slice) -> tuple[torch.Tensor, torch.Tensor]:
-        """Log-probabilities (with gradient) and entropies of the answers of a slice of the rollout's prompts."""
+    def token_logprobs(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities (with gradient) and entropies ``[B, T_new]`` of the rollout's answers."""
 
     def score(self, items: list, answers: list[str], *, partial: bool) -> np.ndarray:
         """The verifier's rewards of answers grouped by item."""
@@ -139,21 +139,20 @@ class MazePolicy:
                           torch.zeros_like(completion_mask), np.zeros(len(out.completion_ids)),
                           [self.tokenizer.decode(row.tolist()) for row in out.completion_ids], n)
         # old log-probs by the same computation as the update's, so that the first ratio is exactly 1
-        logprobs, entropy = self.token_logprobs(rollout, slice(None))
+        logprobs, entropy = self.token_logprobs(rollout)
         rollout.old_logprobs = logprobs
         n_tokens = completion_mask.sum(dim=1).clamp(min=1)
         rollout.mean_entropy = ((entropy * completion_mask).sum(dim=1) / n_tokens).numpy()
         return rollout
 
-    def token_logprobs(self, rollout: Rollout, prompts: slice) -> tuple[torch.Tensor, torch.Tensor]:
-        """Log-probabilities (with gradient) and entropies ``[b, T_new]`` of the answers of a slice of prompts.
+    def token_logprobs(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities (with gradient) and entropies ``[B, T_new]`` of the rollout's answers.
 
         Each prompt passes through the network once for its ``n`` answers (exact: see
         :meth:`TinyTransformer.shared_logprobs`).
         """
-        part = rollout if prompts == slice(None) else rollout.groups(prompts)
-        return self.model.shared_logprobs(part.prompt_ids, part.prompt_mask, part.completion_ids,
-                                          part.completion_mask, rollout.n)
+        return self.model.shared_logprobs(rollout.prompt_ids, rollout.prompt_mask, rollout.completion_ids,
+                                          rollout.completion_mask, rollout.n)
 
     def score(self, mazes: list, answers: list[str], *, partial: bool) -> np.ndarray:
         """Rewards ``[len(mazes) * n]`` for answers grouped by maze (``n = len(answers) // len(mazes)``)."""
@@ -214,22 +213,21 @@ class HFMazePolicy:
                           torch.zeros_like(completion, dtype=torch.float32), np.zeros(len(prompts)),
                           [self.tokenizer.decode(row[m.bool()], skip_special_tokens=True)
                            for row, m in zip(completion, completion_mask)], n)
-        logprobs, entropy = self.token_logprobs(rollout, slice(None))
+        logprobs, entropy = self.token_logprobs(rollout)
         rollout.old_logprobs = logprobs.detach()
         n_tokens = completion_mask.sum(1).clamp(min=1)
         rollout.mean_entropy = ((entropy.detach() * completion_mask).sum(1) / n_tokens).numpy()
         return rollout
 
-    def token_logprobs(self, rollout: Rollout, prompts: slice) -> tuple[torch.Tensor, torch.Tensor]:
-        part = rollout if prompts == slice(None) else rollout.groups(prompts)
-        sequences, attention = part.sequences, part.attention_mask
-        t_new = part.completion_mask.shape[1]
+    def token_logprobs(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
+        sequences, attention = rollout.sequences, rollout.attention_mask
+        t_new = rollout.completion_mask.shape[1]
         positions = (attention.cumsum(1) - 1).clamp(min=0)
         logits = self.model(input_ids=sequences, attention_mask=attention, position_ids=positions).logits.float()
         logp = torch.log_softmax(logits[:, -t_new - 1 : -1], dim=-1)  # predicts the answer tokens
         token_logp = logp.gather(-1, sequences[:, -t_new:, None]).squeeze(-1)
         entropy = -(logp.exp() * logp).sum(-1)
-        keep = part.completion_mask.bool()
+        keep = rollout.completion_mask.bool()
         return torch.where(keep, token_logp, 0.0), torch.where(keep, entropy, 0.0)
 
     def score(self, mazes: list, answers: list[str], *, partial: bool) -> np.ndarray:
@@ -246,7 +244,7 @@ class HFMazePolicy:
         # right-padded answers after left-padded prompts; ignored positions get mask 0
         rollout = Rollout(prompts["input_ids"], prompts["attention_mask"], answers["input_ids"], answers_mask.float(),
                           None, None, [], 1)
-        logprobs, _ = self.token_logprobs(rollout, slice(None))
+        logprobs, _ = self.token_logprobs(rollout)
         return -(logprobs * answers_mask).sum() / answers_mask.sum()
 
 

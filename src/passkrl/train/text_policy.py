@@ -20,7 +20,6 @@ continuous scores; by default a puzzle reward is 1 only for a score of 1 (``bina
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import string
 from dataclasses import dataclass

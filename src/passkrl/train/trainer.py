@@ -162,14 +162,15 @@ def collect_batch(policy: Policy, data: MazeData, cfg: TrainConfig, step: int) -
     _, noise_rng = step_generators(cfg.seed, step, 3, cfg.rl_seed)
     rounds = cfg.dynamic_max_rounds if cfg.dynamic_sampling else 1
     order = rollout_rng.choice(len(data.train), size=min(len(data.train), cfg.n_prompts * rounds), replace=False)
-    kept: list[tuple] = []  # (maze, rollout of one group, rewards [n], solved [n])
+    kept: list[tuple] = []  # (round, index in that round, rewards [n], solved [n]) of each group
     spare: list[tuple] = []
+    rounds_sampled: list[tuple] = []  # (mazes, rollout) of each round
     counts = {"all_wrong": 0, "mixed": 0, "all_right": 0}
-    n_rounds, score_s = 0, 0.0
+    score_s = 0.0
     for start in range(0, len(order), cfg.n_prompts):
-        n_rounds += 1
         mazes = [data.train[i] for i in order[start : start + cfg.n_prompts]]
         rollout = policy.sample(mazes, cfg.n_rollouts, temperature=cfg.temperature, top_p=1.0, generator=rollout_gen)
+        rounds_sampled.append((mazes, rollout))
         scoring = time.perf_counter()
         rewards_pn = policy.score(mazes, rollout.answers, partial=cfg.partial_credit).reshape(len(mazes), cfg.n_rollouts)
         score_s += time.perf_counter() - scoring
@@ -178,10 +179,10 @@ def collect_batch(policy: Policy, data: MazeData, cfg: TrainConfig, step: int) -
             flip = (noise_rng.random(rewards_pn.shape) < cfg.reward_noise) & (solved_pn == 0)
             rewards_pn = np.where(flip, 1.0, rewards_pn)
         n_solved = solved_pn.sum(axis=1)
-        for i, maze in enumerate(mazes):
+        for i in range(len(mazes)):
             counts["all_wrong" if n_solved[i] == 0 else "all_right" if n_solved[i] == cfg.n_rollouts else "mixed"] += 1
-            group = (maze, rollout.groups([i]), rewards_pn[i], solved_pn[i])
             informative = rewards_pn[i].max() > rewards_pn[i].min()
+            group = (len(rounds_sampled) - 1, i, rewards_pn[i], solved_pn[i])
             (kept if informative or not cfg.dynamic_sampling else spare).append(group)
         if len(kept) >= cfg.n_prompts:
             break
@@ -189,10 +190,13 @@ def collect_batch(policy: Policy, data: MazeData, cfg: TrainConfig, step: int) -
     n_groups = sum(counts.values())
     sampled = {name: count / n_groups for name, count in counts.items()}
     sampled["groups_sampled"] = n_groups
-    sampled["rounds"] = n_rounds
-    rollout = concat([g[1] for g in groups]) if cfg.dynamic_sampling else rollout
-    return Batch([g[0] for g in groups], rollout, np.stack([g[2] for g in groups]), np.stack([g[3] for g in groups]),
-                 sampled, score_s)
+    sampled["rounds"] = len(rounds_sampled)
+    if cfg.dynamic_sampling:  # the chosen groups, in the order they were chosen, joined into one rollout
+        mazes = [rounds_sampled[r][0][i] for r, i, _, _ in groups]
+        rollout = concat([rounds_sampled[r][1].groups([i]) for r, i, _, _ in groups])
+    else:  # the one round as sampled
+        mazes, rollout = rounds_sampled[0]
+    return Batch(mazes, rollout, np.stack([g[2] for g in groups]), np.stack([g[3] for g in groups]), sampled, score_s)
 
 
 def rl_step(policy: Policy, optimizer: torch.optim.Optimizer, data: MazeData, cfg: TrainConfig,
@@ -224,7 +228,7 @@ def rl_step(policy: Policy, optimizer: torch.optim.Optimizer, data: MazeData, cf
     for mb in range(cfg.mini_batches):
         rows = slice(mb * per_mini, (mb + 1) * per_mini)
         part = rollout.groups(slice(mb * prompts_per_mini, (mb + 1) * prompts_per_mini))
-        logprobs, entropy = policy.token_logprobs(part, slice(None))  # each prompt computed once for its n answers
+        logprobs, entropy = policy.token_logprobs(part)  # each prompt computed once for its n answers
         loss, stats = dapo_policy_loss(
             logprobs, part.old_logprobs, advantages_b[rows], part.completion_mask,
             clip_low=cfg.clip_low, clip_high=cfg.clip_high, entropy_bt=entropy, entropy_coef=cfg.entropy_coef,
