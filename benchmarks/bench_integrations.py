@@ -47,17 +47,9 @@ def _first_char_even(completions, **kwargs) -> list[float]:
     return [1.0 if t and ord(t[0]) % 2 == 0 else 0.0 for t in texts]
 
 
-def _run_trl(kind: str, estimator: str, model_dir: Path, out_dir: Path, args: argparse.Namespace) -> dict:
-    """Train ``args.warmup + args.steps`` steps; return the step times after warm-up and passkrl's time."""
-    from transformers import (
-        AutoModelForCausalLM,
-        AutoTokenizer,
-        PrinterCallback,
-        TrainerCallback,
-    )
-    from trl import GRPOConfig, GRPOTrainer
-
-    import passkrl.integrations.trl as integration
+def step_timer():
+    """A ``transformers`` trainer callback that records the wall time of every optimisation step in ``.times``."""
+    from transformers import TrainerCallback
 
     class StepTimer(TrainerCallback):
         def __init__(self) -> None:
@@ -68,6 +60,16 @@ def _run_trl(kind: str, estimator: str, model_dir: Path, out_dir: Path, args: ar
 
         def on_step_end(self, *_, **__) -> None:
             self.times.append(time.perf_counter() - self._start)
+
+    return StepTimer()
+
+
+def _run_trl(kind: str, estimator: str, model_dir: Path, out_dir: Path, args: argparse.Namespace) -> dict:
+    """Train ``args.warmup + args.steps`` steps; return the step times after warm-up and passkrl's time."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    import passkrl.integrations.trl as integration
 
     settings = {
         "output_dir": str(out_dir), "max_steps": args.warmup + args.steps, "num_generations": args.generations,
@@ -82,7 +84,7 @@ def _run_trl(kind: str, estimator: str, model_dir: Path, out_dir: Path, args: ar
     else:
         config = integration.PassKGRPOConfig(**settings, passk_estimator=estimator, passk_k=args.k)
         trainer_cls = integration.PassKGRPOTrainer
-    timer = StepTimer()
+    timer = step_timer()
     trainer = trainer_cls(
         model=AutoModelForCausalLM.from_pretrained(model_dir),
         processing_class=AutoTokenizer.from_pretrained(model_dir),

@@ -79,9 +79,10 @@ def bench_passkrl(cfg: TrainConfig, steps: int) -> dict:
 
 def bench_trl(cfg: TrainConfig, data, steps: int, answer_limit: int, tmp: Path) -> dict:
     from datasets import Dataset
-    from transformers import LlamaConfig, LlamaForCausalLM, PrinterCallback, TrainerCallback
+    from transformers import LlamaConfig, LlamaForCausalLM, PrinterCallback
     from trl import GRPOConfig, GRPOTrainer
 
+    from benchmarks.bench_integrations import step_timer
     from tests.integrations.tiny_lm import char_tokenizer
 
     tokenizer = char_tokenizer()
@@ -102,16 +103,6 @@ def bench_trl(cfg: TrainConfig, data, steps: int, answer_limit: int, tmp: Path) 
     def reward(completions, grid, **kwargs) -> list[float]:
         return [maze_task.score_compact(g, c) for c, g in zip(completions, grid)]
 
-    class StepTimer(TrainerCallback):
-        def __init__(self) -> None:
-            self.times: list[float] = []
-
-        def on_step_begin(self, *_, **__) -> None:
-            self._start = time.perf_counter()
-
-        def on_step_end(self, *_, **__) -> None:
-            self.times.append(time.perf_counter() - self._start)
-
     rollouts = cfg.n_prompts * cfg.n_rollouts
     config = GRPOConfig(
         output_dir=str(tmp / "trl"), max_steps=cfg.mini_batches * n_generations, num_generations=cfg.n_rollouts,
@@ -120,7 +111,7 @@ def bench_trl(cfg: TrainConfig, data, steps: int, answer_limit: int, tmp: Path) 
         loss_type="dapo", epsilon=cfg.clip_low, epsilon_high=cfg.clip_high, beta=0.0, seed=0, report_to="none",
         use_cpu=True, bf16=False, save_strategy="no", logging_steps=1, disable_tqdm=True, shuffle_dataset=False,
     )
-    timer = StepTimer()
+    timer = step_timer()
     trainer = GRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=[reward], args=config,
                           train_dataset=dataset, callbacks=[timer])
     trainer.remove_callback(PrinterCallback)
