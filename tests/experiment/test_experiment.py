@@ -15,6 +15,7 @@ from passkrl.experiment import results, runner
 from passkrl.experiment.cli import parse_settings, run_study
 from passkrl.experiment.studies import STUDIES, get_study, scaled_lr
 from passkrl.metrics import pass_at_k
+from passkrl.train.config import TrainConfig
 
 TINY = {
     "train_sizes": '"7"', "test_sizes": '"7,9"', "n_train_mazes": 200, "n_test_mazes": 3,
@@ -24,7 +25,7 @@ TINY = {
 
 
 def _tiny_args(out: Path) -> list[str]:
-    args = ["experiment", "diagnostic", "--out", str(out), "--seeds", "2"]
+    args = ["experiment", "diagnostic", "--out", str(out), "--seeds", "1", "--replicates", "2"]
     for name, value in TINY.items():
         args += ["--set", f"{name}={value}"]
     return args
@@ -57,18 +58,28 @@ def test_miniature_study_end_to_end_report_matches_results_json(tmp_path, monkey
         for cell, summary in zip(cells, expected, strict=False):
             assert tuple(map(float, cell)) == tuple(round(summary[key], 3) for key in ("mean", "low", "high"))
 
-    # per-seed numbers are recomputed independently from each run's metrics.jsonl
+    # one warm-up seed, two RL replicates: the runs differ, their step-0 evaluations do not
+    assert numbers["seeds"] == [0] and numbers["replicates"] == 2 and numbers["units"] == [[0, 0], [0, 1]]
+    assert "2 runs per arm: RL replicates 0-1 of warm-up seed 0" in report
+    # per-run numbers are recomputed independently from each run's metrics.jsonl
     train_sizes = {7}
     for arm in numbers["arms"]:
-        for seed, run_name in enumerate(arm["runs"]):
+        evals_by_run = []
+        for index, run_name in enumerate(arm["runs"]):
+            assert f"-s0r{index}-" in run_name
             lines = (out / "runs" / run_name / "metrics.jsonl").read_text().splitlines()
-            final = [json.loads(line) for line in lines if json.loads(line)["kind"] == "eval"][-1]
+            evals = [json.loads(line) for line in lines if json.loads(line)["kind"] == "eval"]
+            evals_by_run.append(evals)
+            final = evals[-1]
             correct = np.array(final["correct"])
             n = final["samples_per_maze"]
-            assert arm["final"]["pass@1/all"]["per_seed"][seed] == pytest.approx(correct.mean() / n)
-            assert arm["final"]["pass@k/all"]["per_seed"][seed] == pytest.approx(np.mean(pass_at_k(n, correct, n)))
+            k = min(results.PASS_K, n)
+            assert numbers["k_of_pass_at_k"] == k
+            assert arm["final"]["pass@1/all"]["per_run"][index] == pytest.approx(correct.mean() / n)
+            assert arm["final"]["pass@k/all"]["per_run"][index] == pytest.approx(np.mean(pass_at_k(n, correct, k)))
             unseen = ~np.isin(final["sizes"], list(train_sizes))
-            assert arm["final"]["pass@1/unseen"]["per_seed"][seed] == pytest.approx(correct[unseen].mean() / n)
+            assert arm["final"]["pass@1/unseen"]["per_run"][index] == pytest.approx(correct[unseen].mean() / n)
+        assert evals_by_run[0][0]["correct"] == evals_by_run[1][0]["correct"]
     # the measured time is stated, and is the one recorded in results.json
     timing = numbers["timing"]
     assert timing["processes"] >= 1 and timing["total_s"] > 0
@@ -110,9 +121,9 @@ def test_partly_finished_study_trains_only_the_missing_runs(tmp_path, monkeypatc
     done = []
     runner.execute(specs, jobs=1, log=lambda _: None, on_done=lambda spec, _: done.append(spec.arm.label))
     assert done == ["pass@k then pass@1"]
-    # the schedule switches objective halfway: k = 4 for steps 1-2, then k = 1
+    # the schedule switches objective halfway: k = 8 for steps 1-2, then k = 1
     records = [json.loads(line) for line in (specs[1].run_dir / "metrics.jsonl").read_text().splitlines()]
-    assert [r["k"] for r in records if r["kind"] == "train"] == [4, 4, 1, 1]
+    assert [r["k"] for r in records if r["kind"] == "train"] == [8, 8, 1, 1]
 
 
 def test_timing_line_says_when_every_run_was_reused():
@@ -132,9 +143,11 @@ def test_report_only_needs_finished_runs(tmp_path):
 
 def test_every_study_plans_valid_configs_with_paired_arms():
     for study in STUDIES.values():
-        specs = runner.plan(study, 2, quick=True, out=Path("/tmp/none"))
-        assert len(specs) == 2 * len(study.arms)
+        specs = runner.plan(study, 2, quick=True, out=Path("/tmp/none"), replicates=2)
+        assert len(specs) == 4 * len(study.arms)
         assert len({s.run_dir for s in specs}) == len(specs)
+        assert {s.unit for s in specs} == {(0, 0), (0, 1), (1, 0), (1, 1)}
+        assert all((s.config.seed, s.config.rl_seed) == s.unit for s in specs)
         labels = {arm.label for arm in study.arms}
         for claim in study.claims:
             assert claim.better in labels and claim.worse in labels, (study.name, claim.text)
@@ -142,11 +155,15 @@ def test_every_study_plans_valid_configs_with_paired_arms():
     main = {s.arm.label: s.run_dir for s in runner.plan(get_study("main"), 1, quick=True, out=Path("/x"))}
     expl = {s.arm.label: s.run_dir for s in runner.plan(get_study("exploration"), 1, quick=True, out=Path("/x"))}
     assert main["pass@1"] == expl["pass@1"] and main["pass@k analytic"] == expl["pass@k analytic"]
+    # equal settings under another label are one run too
+    k_study = {s.arm.label: s.run_dir for s in runner.plan(get_study("k"), 1, quick=True, out=Path("/x"))}
+    assert k_study["k=8"] == main["pass@k analytic"]
 
 
 def test_scaled_lr_follows_the_eta_ratio():
-    assert scaled_lr(2, n=16) == pytest.approx(5e-5)
-    assert scaled_lr(8, n=16) > scaled_lr(4, n=16) > 5e-5
+    assert scaled_lr(2) == pytest.approx(TrainConfig.lr)
+    assert scaled_lr(8) > scaled_lr(4) > TrainConfig.lr
+    assert scaled_lr(2, n=16, base_lr=5e-5) == pytest.approx(5e-5)
 
 
 def test_bad_input_is_a_clear_error(tmp_path):
@@ -158,6 +175,8 @@ def test_bad_input_is_a_clear_error(tmp_path):
         parse_settings(["rl_steps"])
     with pytest.raises(ValueError, match="--seeds must be at least 1"):
         runner.plan(get_study("main"), 0, quick=True, out=tmp_path)
+    with pytest.raises(ValueError, match="--replicates must be at least 1"):
+        runner.plan(get_study("main"), 1, quick=True, out=tmp_path, replicates=0)
     with pytest.raises(ValueError, match="--jobs must be at least 1"):
         runner.choose_jobs(0, 3)
 
@@ -166,14 +185,38 @@ def test_bootstrap_interval_and_verdicts():
     rng = np.random.default_rng(0)
     better = [rng.random(40) * 0.2 + 0.5 for _ in range(3)]
     worse = [b - 0.1 for b in better]
-    diff = results.paired_difference(better, worse, mazes=True)
+    seeds = [0, 1, 2]
+    diff = results.paired_difference(better, worse, seeds, mazes=True)
     assert diff["mean"] == pytest.approx(0.1)
     assert diff["low"] == pytest.approx(0.1) and diff["high"] == pytest.approx(0.1)  # paired: no noise at all
     assert results.verdict(diff) == "reproduced"
-    assert results.verdict(results.paired_difference(worse, better, mazes=True)) == "not reproduced"
-    noisy = results.paired_difference(better, [rng.random(40) * 0.2 + 0.5 for _ in range(3)], mazes=True)
+    assert results.verdict(results.paired_difference(worse, better, seeds, mazes=True)) == "not reproduced"
+    noisy = results.paired_difference(better, [rng.random(40) * 0.2 + 0.5 for _ in range(3)], seeds, mazes=True)
     assert noisy["low"] < noisy["mean"] < noisy["high"]
     assert results.verdict(noisy) == "inconclusive"
-    summary = results.summarise(better, mazes=True)
+    summary = results.summarise(better, seeds, mazes=True)
     assert summary["low"] <= summary["mean"] <= summary["high"]
-    assert results.summarise([np.array([])], mazes=True)["mean"] is None
+    assert results.summarise([np.array([])], [0], mazes=True)["mean"] is None
+    with pytest.raises(ValueError, match="same number of replicates"):
+        results.summarise(better, [0, 0, 1], mazes=True)
+
+
+@pytest.mark.parametrize("seeds", [[0] * 6, [0, 0, 0, 1, 1, 1], list(range(6))])
+def test_crossed_bootstrap_width_matches_the_two_noise_sources(seeds):
+    """values[u, m] = maze effect + run effect: the 95% interval of the mean has the half-width
+    1.96 * sqrt(var_maze / M + var_run / U) that both sources give (mazes shared by all runs)."""
+    rng = np.random.default_rng(1)
+    n_mazes = 400
+    maze = rng.normal(0.0, 1.0, n_mazes)
+    run = np.array([-0.3, 0.1, 0.4, -0.2, 0.25, -0.25])
+    values = [maze + r for r in run]
+    summary = results.summarise(values, seeds, mazes=True)
+    # the bootstrap of U runs and M mazes uses the plug-in variances
+    expected = 1.96 * np.sqrt(maze.var() / n_mazes + run.var() / run.size)
+    if len(set(seeds)) == 2:  # 2 seeds x 3 replicates: seeds drawn, then replicates within
+        by_seed = run.reshape(2, 3)
+        expected = 1.96 * np.sqrt(maze.var() / n_mazes + by_seed.mean(axis=1).var() / 2 + by_seed.var(axis=1).mean() / 6)
+    half_width = (summary["high"] - summary["low"]) / 2
+    assert half_width == pytest.approx(expected, rel=0.15)
+    # resampling mazes per run instead would shrink the maze term by U
+    assert half_width > 1.96 * np.sqrt(maze.var() / (n_mazes * run.size) + run.var() / run.size)

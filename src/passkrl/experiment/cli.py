@@ -1,8 +1,9 @@
 """``passkrl experiment``: run a named study and write its report.
 
     passkrl experiment --list
-    passkrl experiment main --quick --out runs/experiments       # about 10 minutes on 2 cores
-    passkrl experiment main --seeds 3 --out runs/experiments     # the full study
+    passkrl experiment main --quick --out runs/experiments       # under 15 minutes on 2 cores
+    passkrl experiment main --out runs/experiments               # the full study (5 RL replicates of one warm-up)
+    passkrl experiment main --seeds 2 --replicates 3 --out runs/experiments   # 2 warm-ups x 3 replicates
     passkrl experiment main --out runs/experiments --report-only # rebuild the report from finished runs
 
 Each study writes ``OUT/<study>/report.md``, ``results.json`` and PNG plots; ``OUT/README.md``
@@ -24,7 +25,9 @@ from typing import Any
 from passkrl.experiment import extras, report, results, runner
 from passkrl.experiment.studies import (
     QUICK_OVERRIDES,
+    QUICK_REPLICATES,
     QUICK_SEEDS,
+    REPLICATES,
     SEEDS,
     STUDIES,
     get_study,
@@ -67,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("study", nargs="?", help="study name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the studies and exit")
-    parser.add_argument("--seeds", type=int, default=None, help=f"seeds per arm (default {SEEDS}; --quick: {QUICK_SEEDS})")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help=f"warm-up seeds per arm (default {SEEDS}; --quick: {QUICK_SEEDS})")
+    parser.add_argument("--replicates", type=int, default=None,
+                        help=f"RL replicates per warm-up seed (default {REPLICATES}; --quick: {QUICK_REPLICATES})")
     parser.add_argument("--quick", action="store_true",
                         help="shorter runs: " + ", ".join(f"{k}={v}" for k, v in QUICK_OVERRIDES.items()))
     parser.add_argument("--out", type=Path, default=Path("runs/experiments"), help="output directory")
@@ -87,10 +93,12 @@ def list_studies() -> str:
 
 
 def run_study(name: str, *, seeds: int | None, quick: bool, out: Path, jobs: int | None,
-              settings: dict[str, Any], report_only: bool = False, command: str | None = None) -> Path:
+              settings: dict[str, Any], report_only: bool = False, command: str | None = None,
+              replicates: int | None = None) -> Path:
     study = get_study(name)
     n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else SEEDS)
-    specs = runner.plan(study, n_seeds, quick=quick, out=out, base=settings)
+    n_replicates = replicates if replicates is not None else (QUICK_REPLICATES if quick else REPLICATES)
+    specs = runner.plan(study, n_seeds, quick=quick, out=out, base=settings, replicates=n_replicates)
     study_dir = out / study.name
     study_dir.mkdir(parents=True, exist_ok=True)
     timing_path = study_dir / "timing.json"
@@ -151,7 +159,7 @@ def write_index(out: Path) -> Path:
         timing = numbers.get("timing")
         spent = f"; {timing['total_s'] / 60:.1f} min on this machine" if timing else "; every run reused from another study"
         lines += [f"## [{numbers['title']}]({name}/report.md)", "",
-                  f"{len(numbers['seeds'])} seeds, {numbers['rl_steps']} RL steps ({mode}); "
+                  f"{report.seeds_phrase(numbers)}, {numbers['rl_steps']} RL steps ({mode}); "
                   f"`{numbers['command']}`{commit}{spent}", ""]
         lines += report.claims_table(numbers) + [""]
     path = out / "README.md"
@@ -170,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = parse_settings(args.set)
     command = "passkrl experiment " + " ".join(argv if argv is not None else sys.argv[2:])
     path = run_study(args.study, seeds=args.seeds, quick=args.quick, out=args.out, jobs=args.jobs,
-                     settings=settings, report_only=args.report_only, command=command)
+                     settings=settings, report_only=args.report_only, command=command, replicates=args.replicates)
     print(f"report: {path}")
     return 0
 

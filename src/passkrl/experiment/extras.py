@@ -11,12 +11,13 @@ import torch
 
 from passkrl import estimators
 from passkrl.experiment.diagnostic import TabularPolicy, gradient_report
+from passkrl.train.config import TrainConfig
 
 VARIANCE_ESTIMATORS = ("passk_full", "passk_bootstrap", "pkpo_loo1", "passk_analytic")
 COST_ESTIMATORS = ("grpo", "rloo", "passk_analytic", "passk_bootstrap", "passk_full", "pkpo_loo1")
 
 
-def estimator_variance(*, n: int = 8, k: int = 4, draws: int = 400, seed: int = 0) -> dict[str, Any]:
+def estimator_variance(*, n: int = TrainConfig.n_rollouts, k: int = TrainConfig.k, draws: int = 400, seed: int = 0) -> dict[str, Any]:
     """Scatter of each estimator's advantages around the exact analytic ones, per correct count c.
 
     For a group of ``n`` with ``c`` correct answers, each estimator is drawn ``draws`` times (the
@@ -43,7 +44,8 @@ def estimator_variance(*, n: int = 8, k: int = 4, draws: int = 400, seed: int = 
     return table
 
 
-def estimator_cost(shapes: tuple[tuple[int, int], ...] = ((16, 8), (1024, 32)), *, k: int = 4,
+def estimator_cost(shapes: tuple[tuple[int, int], ...] = ((TrainConfig.n_prompts, TrainConfig.n_rollouts), (1024, 32)), *,
+                   k: int = TrainConfig.k,
                    repeats: int = 15, seed: int = 0) -> dict[str, Any]:
     """Median milliseconds per call of each estimator on binary rewards of the given shapes."""
     rng = np.random.default_rng(seed)

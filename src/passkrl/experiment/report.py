@@ -16,7 +16,7 @@ METRIC_NAMES = {
     "pass@1": "pass@1",
     "pass@k": "pass@k",
     "gap": "pass@k - pass@1",
-    "alpha_k": "alpha_4 = 4 (1 - p)^3",
+    "alpha_k": "alpha_k = k (1 - p)^(k-1)",
     "entropy": "mean token entropy (nats)",
     "distinct_wrong": "distinct wrong answers per maze",
 }
@@ -34,7 +34,18 @@ def interval(summary: dict[str, Any], digits: int = 3) -> str:
 
 def _metric_label(metric: str, results: dict[str, Any]) -> str:
     k = results["k_of_pass_at_k"]
-    return METRIC_NAMES.get(metric, metric).replace("pass@k", f"pass@{k}")
+    label = METRIC_NAMES.get(metric, metric).replace("pass@k", f"pass@{k}")
+    return label.replace("alpha_k = k (1 - p)^(k-1)", f"alpha_{k} = {k} (1 - p)^{k - 1}")
+
+
+def seeds_phrase(results: dict[str, Any]) -> str:
+    """``"5 runs per arm: RL replicates 0-4 of warm-up seed 0"``, say."""
+    seeds, replicates = results["seeds"], results.get("replicates", 1)
+    n = len(seeds) * replicates
+    if replicates == 1:
+        return f"{n} runs per arm: warm-up seeds {', '.join(map(str, seeds))}"
+    which = "warm-up seed" if len(seeds) == 1 else "each of warm-up seeds"
+    return f"{n} runs per arm: RL replicates 0-{replicates - 1} of {which} {', '.join(map(str, seeds))}"
 
 
 def claims_table(results: dict[str, Any]) -> list[str]:
@@ -146,7 +157,6 @@ def timing_line(results: dict[str, Any]) -> str:
 
 
 def render(results: dict[str, Any], plots: list[str]) -> str:
-    seeds = results["seeds"]
     lines = [f"# {results['title']}", ""] + claims_table(results) + [
         "",
         f"**Question.** {results['question']}",
@@ -154,12 +164,15 @@ def render(results: dict[str, Any], plots: list[str]) -> str:
         f"Command: `{results.get('command', 'passkrl experiment ' + results['study'])}`"
         + (f" at commit `{results['commit']}`" if results.get("commit") else ""),
         "",
-        (f"Setup: {len(seeds)} seeds ({', '.join(map(str, seeds))}), {results['rl_steps']} RL steps per run, "
-        f"{results['test_mazes_per_size']} held-out test mazes per size "
+        (f"Setup: {seeds_phrase(results)}, {results['rl_steps']} RL steps per run, "
+        f"the same {results['test_mazes_per_size']} held-out test mazes per size for every run "
         f"(sizes {', '.join(map(str, results['test_sizes']))}; trained on {', '.join(map(str, results['train_sizes']))}), "
         f"{results['samples_per_maze']} samples per test maze at temperature 1.0, top-p 0.95; "
-        f"pass@k is pass@{results['k_of_pass_at_k']} (unbiased). Intervals: 95% two-level bootstrap over seeds "
-        f"and test mazes ({results['n_bootstrap']} resamples; entropy and distinct answers over seeds only)."),
+        f"pass@k is pass@{results['k_of_pass_at_k']}, the training k, estimated without bias from those samples. "
+        f"Intervals: 95% bootstrap resampling warm-up seeds, replicates within them and the test mazes "
+        f"({results['n_bootstrap']} resamples; entropy and distinct answers over runs only)"
+        + ("; with one warm-up seed they cover RL and test-maze noise, not the variation between warm-ups." 
+           if len(results["seeds"]) == 1 else ".")),
         "",
     ]
     lines += [timing_line(results), ""]
@@ -188,7 +201,7 @@ def draw(results: dict[str, Any], out_dir: Path) -> list[str]:
         ax.set_xticklabels(labels, rotation=20, ha="right")
         ax.set_title(metric.split("/")[0].replace("pass@k", f"pass@{k}") + " on held-out mazes")
         ax.set_ylim(bottom=0)
-    fig.suptitle(f"{results['title']} ({len(results['seeds'])} seeds, 95% CI)")
+    fig.suptitle(f"{results['title']} ({len(results['seeds']) * results.get('replicates', 1)} runs per arm, 95% CI)")
     fig.tight_layout()
     save_png(fig, out_dir / "final.png")
     names.append("final.png")
@@ -202,7 +215,7 @@ def draw(results: dict[str, Any], out_dir: Path) -> list[str]:
             ax.set_xlabel("RL step")
             ax.set_title(_metric_label(metric, results))
         axes[0][0].legend(fontsize=8)
-        fig.suptitle("test metrics over training (mean over seeds, 95% CI)")
+        fig.suptitle("test metrics over training (mean over runs, 95% CI)")
         fig.tight_layout()
         save_png(fig, out_dir / "curves.png")
         names.append("curves.png")

@@ -1,17 +1,20 @@
 """From finished runs to numbers: per-arm results and claim verdicts with 95% intervals.
 
-Intervals. A study has ``S`` seeds; each seed has its own test mazes (the same for every arm of
-that seed), ``M`` of them. Test-maze metrics (pass@1, pass@k, their gap, alpha_k) get a two-level
-percentile bootstrap: resample the seeds, and within each resampled seed its test mazes, then
-average; the 95% interval is the 2.5-97.5 percentile range over 2000 resamples. It reflects both
-training noise (seeds) and evaluation noise (which mazes were drawn). Metrics stored only per run
-(entropy, distinct wrong answers) are bootstrapped over seeds alone. With 3 seeds the seed level is
-coarse; the report says how many seeds and mazes every number rests on.
+Intervals. A study's runs are units ``(seed, replicate)``: ``W`` warm-up seeds with ``R`` RL
+replicates each. Every run is evaluated on the same fixed held-out pool of ``M`` test mazes, so mazes
+are crossed with runs. Test-maze metrics (pass@1, pass@k, their gap, alpha_k) get a percentile
+bootstrap that resamples the three sources of noise independently: warm-up seeds with replacement,
+replicates with replacement within each drawn seed, and one resample of the ``M`` test mazes shared
+by every run (the same maze is hard for every run, so resampling it per run would understate the
+maze noise). The 95% interval is the 2.5-97.5 percentile range over 2000 resamples. Metrics stored
+only per run (entropy, distinct wrong answers) are bootstrapped over seeds and replicates alone. The
+report says how many seeds, replicates and mazes every number rests on; with one warm-up seed the
+intervals cover RL and maze noise, not the variation between warm-ups.
 
-Claims compare two arms on the same seeds and mazes, so their difference is bootstrapped *paired*
-(the same resampled seeds and mazes for both arms). Verdict: "reproduced" when the whole interval
-of ``better - worse`` lies above 0, "not reproduced" when it lies below 0 (the opposite holds),
-"inconclusive" otherwise.
+Claims compare two arms on the same runs' units and mazes, so their difference is bootstrapped
+*paired* (the same resampled units and mazes for both arms). Verdict: "reproduced" when the whole
+interval of ``better - worse`` lies above 0, "not reproduced" when it lies below 0 (the opposite
+holds), "inconclusive" otherwise.
 """
 
 from __future__ import annotations
@@ -26,13 +29,15 @@ import numpy as np
 from passkrl.experiment.runner import RunSpec
 from passkrl.experiment.studies import Claim, Study
 from passkrl.metrics import pass_at_k
-from passkrl.train.config import parse_int_list
+from passkrl.train.config import TrainConfig, parse_int_list
 
 N_BOOTSTRAP = 2000
 PER_MAZE = ("pass@1", "pass@k", "gap", "alpha_k")
 PER_RUN = ("entropy", "distinct_wrong")
 SIZE_SETS = ("all", "trained", "unseen")
-ALPHA_K = 4  # the k of alpha_k = k (1 - p)^(k-1) shown by the diagnostic study (the training k)
+PASS_K = TrainConfig.k
+"""The k of the studies' pass@k (and of alpha_k = k (1 - p)^(k-1)): the trainer's default training k,
+estimated without bias from every test maze's ``eval_samples`` answers (eq. 3)."""
 
 
 @dataclass
@@ -80,44 +85,55 @@ def per_maze(record: dict[str, Any], metric: str, sizes: str, train_sizes: set[i
     correct = correct[keep]
     if metric == "pass@1":
         return correct / n
+    k = min(PASS_K, n)
     if metric == "pass@k":
-        return np.asarray(pass_at_k(n, correct, n), dtype=np.float64)
+        return np.asarray(pass_at_k(n, correct, k), dtype=np.float64)
     if metric == "gap":
-        return np.asarray(pass_at_k(n, correct, n), dtype=np.float64) - correct / n
+        return np.asarray(pass_at_k(n, correct, k), dtype=np.float64) - correct / n
     if metric == "alpha_k":
-        return ALPHA_K * (1.0 - correct / n) ** (ALPHA_K - 1)
+        return k * (1.0 - correct / n) ** (k - 1)
     raise ValueError(f"unknown per-maze metric {metric!r}")
 
 
-def _bootstrap_means(values_by_seed: list[np.ndarray], rng: np.random.Generator, *, mazes: bool) -> np.ndarray:
-    """``[N_BOOTSTRAP]`` resampled means: seeds with replacement, then mazes within each seed."""
-    n_seeds = len(values_by_seed)
+def _bootstrap_means(values: np.ndarray, seeds: np.ndarray, rng: np.random.Generator, *, mazes: bool) -> np.ndarray:
+    """``[N_BOOTSTRAP]`` resampled means of ``values`` ``[U, M]`` (U runs, M mazes shared by all runs).
+
+    Resamples warm-up seeds, replicates within each drawn seed (``seeds[u]`` is run u's warm-up
+    seed; every seed has the same number of replicates), and, if ``mazes``, the M mazes once per draw.
+    """
+    groups = [np.flatnonzero(seeds == s) for s in np.unique(seeds)]
+    if len({g.size for g in groups}) != 1:
+        raise ValueError(f"every warm-up seed needs the same number of replicates, got {[g.size for g in groups]}")
+    units = np.stack(groups)  # [W, R] run indices
+    n_seeds, n_replicates = units.shape
     if mazes:
-        seed_means = np.stack([
-            v[rng.integers(0, v.size, size=(N_BOOTSTRAP, v.size))].mean(axis=1) if v.size else np.full(N_BOOTSTRAP, np.nan)
-            for v in values_by_seed
-        ])  # [S, B]
+        pick_mazes = rng.integers(0, values.shape[1], size=(N_BOOTSTRAP, values.shape[1]))  # [B, M]
+        run_means = values[:, pick_mazes].mean(axis=2)  # [U, B]
     else:
-        seed_means = np.stack([np.full(N_BOOTSTRAP, float(np.mean(v))) for v in values_by_seed])
-    pick = rng.integers(0, n_seeds, size=(N_BOOTSTRAP, n_seeds))  # [B, S]
-    return seed_means[pick, np.arange(N_BOOTSTRAP)[:, None]].mean(axis=1)
+        run_means = np.repeat(values.mean(axis=1, keepdims=True), N_BOOTSTRAP, axis=1)  # [U, B]
+    pick_seeds = rng.integers(0, n_seeds, size=(N_BOOTSTRAP, n_seeds))  # [B, W]
+    pick_replicates = rng.integers(0, n_replicates, size=(N_BOOTSTRAP, n_seeds, n_replicates))  # [B, W, R]
+    runs = units[pick_seeds[:, :, None], pick_replicates].reshape(N_BOOTSTRAP, -1)  # [B, W*R]
+    return run_means[runs, np.arange(N_BOOTSTRAP)[:, None]].mean(axis=1)
 
 
-def summarise(values_by_seed: list[np.ndarray], *, mazes: bool, seed: int = 0) -> dict[str, Any]:
-    """Mean over seeds of the per-seed means, with its 95% bootstrap interval."""
-    if any(v.size == 0 for v in values_by_seed):  # e.g. no unseen maze sizes in this study's test set
-        return {"mean": None, "low": None, "high": None, "per_seed": []}
+def summarise(values_by_run: list[np.ndarray], seeds: list[int], *, mazes: bool, seed: int = 0) -> dict[str, Any]:
+    """Mean over runs of the per-run means, with its 95% bootstrap interval (``seeds``: each run's warm-up seed)."""
+    if any(v.size == 0 for v in values_by_run):  # e.g. no unseen maze sizes in this study's test set
+        return {"mean": None, "low": None, "high": None, "per_run": []}
     rng = np.random.default_rng(seed)
-    per_seed = [float(np.mean(v)) for v in values_by_seed]
-    draws = _bootstrap_means(values_by_seed, rng, mazes=mazes)
+    values = np.stack(values_by_run)  # [U, M]: the same test mazes, in the same order, for every run
+    per_run = values.mean(axis=1)
+    draws = _bootstrap_means(values, np.asarray(seeds), rng, mazes=mazes)
     low, high = np.nanpercentile(draws, [2.5, 97.5])
-    return {"mean": float(np.mean(per_seed)), "low": float(low), "high": float(high), "per_seed": per_seed}
+    return {"mean": float(per_run.mean()), "low": float(low), "high": float(high), "per_run": per_run.tolist()}
 
 
-def paired_difference(better: list[np.ndarray], worse: list[np.ndarray], *, mazes: bool, seed: int = 0) -> dict[str, Any]:
-    """Mean of ``better - worse`` (paired by seed and maze) with its 95% bootstrap interval."""
+def paired_difference(better: list[np.ndarray], worse: list[np.ndarray], seeds: list[int], *, mazes: bool,
+                      seed: int = 0) -> dict[str, Any]:
+    """Mean of ``better - worse`` (paired by run unit and maze) with its 95% bootstrap interval."""
     differences = [b - w for b, w in zip(better, worse, strict=True)]
-    return summarise(differences, mazes=mazes, seed=seed)
+    return summarise(differences, seeds, mazes=mazes, seed=seed)
 
 
 def verdict(difference: dict[str, Any]) -> str:
@@ -132,6 +148,8 @@ def verdict(difference: dict[str, Any]) -> str:
 
 def _values(runs: list[RunRecords], metric: str, sizes: str, train_sizes: set[int], which: int = -1) -> list[np.ndarray]:
     if metric in PER_MAZE:
+        if any(r.evals[which]["sizes"] != runs[0].evals[which]["sizes"] for r in runs):
+            raise ValueError("runs of one study were evaluated on different test mazes; rerun them with one test pool")
         return [per_maze(r.evals[which], metric, sizes, train_sizes) for r in runs]
     return [np.array([float(r.evals[which][metric])]) for r in runs]
 
@@ -145,18 +163,20 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
     train_sizes = set(parse_int_list(first.train_sizes, "train_sizes"))
     test_sizes = parse_int_list(first.test_sizes, "test_sizes")
     seeds = sorted({spec.seed for spec in specs})
+    units = sorted({spec.unit for spec in specs})
+    unit_seeds = [seed for seed, _ in units]
     samples = int(next(iter(runs_by_arm.values()))[0].final["samples_per_maze"])
 
     arms = []
     for arm in study.arms:
-        runs = sorted(runs_by_arm[arm.label], key=lambda r: r.spec.seed)
+        runs = _in_unit_order(runs_by_arm[arm.label], units, arm.label)
         final, before = {}, {}
         for metric in PER_MAZE + PER_RUN:
             for sizes in SIZE_SETS if metric in PER_MAZE else ("all",):
                 key = f"{metric}/{sizes}"
                 mazes = metric in PER_MAZE
-                final[key] = summarise(_values(runs, metric, sizes, train_sizes), mazes=mazes)
-                before[key] = summarise(_values(runs, metric, sizes, train_sizes, which=0), mazes=mazes)
+                final[key] = summarise(_values(runs, metric, sizes, train_sizes), unit_seeds, mazes=mazes)
+                before[key] = summarise(_values(runs, metric, sizes, train_sizes, which=0), unit_seeds, mazes=mazes)
         arms.append({
             "label": arm.label,
             "note": arm.note,
@@ -170,15 +190,15 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
 
     claims = []
     for claim in study.claims:
-        claims.append(_judge(claim, runs_by_arm, train_sizes))
+        claims.append(_judge(claim, runs_by_arm, units, train_sizes))
 
     curves: dict[str, Any] = {}
     for metric in study.curves:
         curves[metric] = {}
         for arm in study.arms:
-            runs = sorted(runs_by_arm[arm.label], key=lambda r: r.spec.seed)
+            runs = _in_unit_order(runs_by_arm[arm.label], units, arm.label)
             steps = [int(record["step"]) for record in runs[0].evals]
-            points = [summarise(_values(runs, metric, "all", train_sizes, which=i), mazes=metric in PER_MAZE)
+            points = [summarise(_values(runs, metric, "all", train_sizes, which=i), unit_seeds, mazes=metric in PER_MAZE)
                       for i in range(len(steps))]
             curves[metric][arm.label] = {
                 "steps": steps,
@@ -192,12 +212,14 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
         "title": study.title,
         "question": study.question,
         "seeds": seeds,
+        "replicates": len(units) // len(seeds),
+        "units": [list(unit) for unit in units],
         "rl_steps": first.rl_steps,
         "test_mazes_per_size": first.n_test_mazes,
         "test_sizes": test_sizes,
         "train_sizes": sorted(train_sizes),
         "samples_per_maze": samples,
-        "k_of_pass_at_k": samples,
+        "k_of_pass_at_k": min(PASS_K, samples),
         "n_bootstrap": N_BOOTSTRAP,
         "arms": arms,
         "claims": claims,
@@ -214,15 +236,23 @@ def _median_step_ms(runs: list[RunRecords]) -> dict[str, float]:
     return out
 
 
-def _judge(claim: Claim, runs_by_arm: dict[str, list[RunRecords]], train_sizes: set[int]) -> dict[str, Any]:
-    better = sorted(runs_by_arm[claim.better], key=lambda r: r.spec.seed)
-    worse = sorted(runs_by_arm[claim.worse], key=lambda r: r.spec.seed)
-    if [r.spec.seed for r in better] != [r.spec.seed for r in worse]:
-        raise ValueError(f"claim {claim.text!r}: arms {claim.better!r} and {claim.worse!r} ran different seeds")
+def _in_unit_order(runs: list[RunRecords], units: list[tuple[int, int]], label: str) -> list[RunRecords]:
+    """The runs of one arm sorted by (seed, replicate); every arm must have run every unit once."""
+    ordered = sorted(runs, key=lambda r: r.spec.unit)
+    if [r.spec.unit for r in ordered] != units:
+        raise ValueError(f"arm {label!r} ran seeds/replicates {[r.spec.unit for r in ordered]}, the study {units}")
+    return ordered
+
+
+def _judge(claim: Claim, runs_by_arm: dict[str, list[RunRecords]], units: list[tuple[int, int]],
+           train_sizes: set[int]) -> dict[str, Any]:
+    better = _in_unit_order(runs_by_arm[claim.better], units, claim.better)
+    worse = _in_unit_order(runs_by_arm[claim.worse], units, claim.worse)
     mazes = claim.metric in PER_MAZE
     difference = paired_difference(
         _values(better, claim.metric, claim.sizes, train_sizes),
         _values(worse, claim.metric, claim.sizes, train_sizes),
+        [seed for seed, _ in units],
         mazes=mazes,
     )
     return {

@@ -2,16 +2,18 @@
 
 Layout of ``--out DIR``::
 
-    DIR/runs/<arm-slug>-s<seed>-<hash>/   one trainer run (config.json, metrics.jsonl, checkpoints,
+    DIR/runs/<estimator>-s<seed>r<replicate>-<hash>/   one trainer run (config.json, metrics.jsonl, checkpoints,
                                           eval.json when finished, log.txt with its output)
     DIR/<study>/results.json, report.md, *.png
 
-A run's directory name ends with a hash of its full configuration, so a run shared by two studies
-(the same arm and seed, e.g. GRPO in ``main`` and ``exploration``) is trained once and reused, and
+A run's directory name is made from its full configuration alone (never from an arm's label), so a
+run shared by two studies (the same settings and seed, e.g. GRPO in ``main`` and ``exploration``, or
+``k=8`` in ``k`` and the analytic arm of ``main``) is trained once and reused, and
 a finished run (``eval.json`` present) is never rerun. An interrupted run resumes from its last
 checkpoint (the trainer's own resume, bit-identical to an uninterrupted run).
 
-Warm-up: every arm of a seed starts from the same supervised warm-up, which the trainer caches by
+Seeds: ``seeds`` warm-up seeds times ``replicates`` RL replicates (``TrainConfig.rl_seed``) each.
+Warm-up: every arm and replicate of a seed starts from the same supervised warm-up, which the trainer caches by
 its settings (:mod:`passkrl.train.warmup`). The runner builds those warm-ups first, one process per
 seed, so that parallel arms never race to build the same one.
 """
@@ -44,21 +46,31 @@ _NOT_IDENTITY = ("out", "resume", "progress", "threads", "stop_after", "smoke")
 class RunSpec:
     arm: Arm
     seed: int
+    """Warm-up seed (``config.seed``)."""
+    replicate: int
+    """RL replicate from that warm-up (``config.rl_seed``)."""
     config: TrainConfig
     run_dir: Path
+
+    @property
+    def unit(self) -> tuple[int, int]:
+        """``(seed, replicate)``: what pairs the runs of two arms."""
+        return (self.seed, self.replicate)
 
     @property
     def finished(self) -> bool:
         return (self.run_dir / "eval.json").exists()
 
 
-def arm_config(arm: Arm, seed: int, *, quick: bool, base: dict[str, Any] | None = None) -> TrainConfig:
-    """The trainer configuration of ``arm`` for ``seed`` (``base`` overrides the trainer defaults first)."""
+def arm_config(arm: Arm, seed: int, *, quick: bool, base: dict[str, Any] | None = None, replicate: int = 0) -> TrainConfig:
+    """The trainer configuration of ``arm`` for ``seed`` and RL ``replicate`` (``base`` overrides the
+    trainer defaults first)."""
     values: dict[str, Any] = dict(base or {})
     if quick:
         values.update(QUICK_OVERRIDES)
     values.update(arm.overrides)
     values["seed"] = seed
+    values["rl_seed"] = replicate
     values["progress"] = False
     rl_steps = values.get("rl_steps", TrainConfig.rl_steps)
     if isinstance(values.get("k_schedule"), str):  # "4@0,1@half": switch at half of the RL steps
@@ -78,21 +90,26 @@ def identity(config: TrainConfig) -> dict[str, Any]:
     return settings
 
 
-def run_dir_for(out: Path, arm: Arm, config: TrainConfig) -> Path:
+def run_dir_for(out: Path, config: TrainConfig) -> Path:
+    """``out/runs/<estimator>-s<seed>r<replicate>-<hash of the settings>``: equal settings, equal directory."""
     digest = hashlib.sha256(json.dumps(identity(config), sort_keys=True).encode()).hexdigest()[:10]
-    slug = re.sub(r"[^a-z0-9]+", "-", arm.label.lower()).strip("-")
-    return out / "runs" / f"{slug}-s{config.seed}-{digest}"
+    slug = re.sub(r"[^a-z0-9]+", "-", config.estimator.lower()).strip("-")
+    return out / "runs" / f"{slug}-s{config.seed}r{config.rl_seed}-{digest}"
 
 
-def plan(study: Study, seeds: int, *, quick: bool, out: Path, base: dict[str, Any] | None = None) -> list[RunSpec]:
-    """Every (arm, seed) run of the study, seeds 0..seeds-1."""
+def plan(study: Study, seeds: int, *, quick: bool, out: Path, base: dict[str, Any] | None = None,
+         replicates: int = 1) -> list[RunSpec]:
+    """Every run of the study: each arm for warm-up seeds 0..seeds-1 and RL replicates 0..replicates-1."""
     if seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {seeds}")
+    if replicates < 1:
+        raise ValueError(f"--replicates must be at least 1, got {replicates}")
     specs = []
     for arm in study.arms:
         for seed in range(seeds):
-            config = arm_config(arm, seed, quick=quick, base=base)
-            specs.append(RunSpec(arm, seed, config, run_dir_for(out, arm, config)))
+            for replicate in range(replicates):
+                config = arm_config(arm, seed, quick=quick, base=base, replicate=replicate)
+                specs.append(RunSpec(arm, seed, replicate, config, run_dir_for(out, config)))
     return specs
 
 
@@ -164,7 +181,7 @@ def execute(
     log: Callable[[str], None] = print,
 ) -> dict[str, float]:
     """Run every unfinished spec (warm-ups first); returns seconds spent per phase."""
-    pending = [spec for spec in specs if not spec.finished]
+    pending = list({spec.run_dir: spec for spec in specs if not spec.finished}.values())  # equal settings: one run
     timing = {"warmup_s": 0.0, "train_s": 0.0}
     if not pending:
         return timing

@@ -3,10 +3,16 @@
 An :class:`Arm` is a set of changes to :class:`~passkrl.train.config.TrainConfig`; every arm of a
 study runs for the same seeds, and the arms of one seed share one warm-up (the trainer caches it by
 its settings, which no arm changes). A :class:`Claim` compares two arms on one test metric; its
-verdict comes from the 95% interval of the paired difference (see :mod:`passkrl.experiment.report`).
+verdict comes from the 95% interval of the paired difference (see :mod:`passkrl.experiment.results`).
 
-Studies run the trainer's defaults (``passkrl.train.config.TrainConfig``) and 3 seeds; ``--quick`` runs
-24 steps, 8 test mazes per size and 2 seeds.
+Seeds. A study seed is a pair (warm-up seed, RL replicate): the warm-up seed draws the training
+mazes and the supervised warm-up, the replicate (``TrainConfig.rl_seed``) the RL sampling from that
+warm-up. A warm-up costs about 2.5 RL runs, so full studies run ``REPLICATES`` RL replicates of
+``SEEDS`` warm-up(s); ``--seeds`` and ``--replicates`` change both. Every arm is evaluated on the
+same fixed held-out maze pool (:func:`passkrl.tasks.maze.held_out_pool`).
+
+Studies run the trainer's defaults (``passkrl.train.config.TrainConfig``); ``--quick`` changes what
+:data:`QUICK_OVERRIDES` says and runs ``QUICK_REPLICATES`` replicates.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from passkrl.core.curves import advantage_curve
+from passkrl.train.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -55,17 +62,24 @@ class Study:
     """Extra analyses: "estimator_variance", "tabular_diagnostic", "alpha_k"."""
 
 
-QUICK_OVERRIDES: dict[str, Any] = {"rl_steps": 24, "eval_every": 12, "n_test_mazes": 8}
+QUICK_OVERRIDES: dict[str, Any] = {"rl_steps": 30, "eval_every": 15, "n_test_mazes": 32}
 """What ``--quick`` changes in every arm."""
-SEEDS = 3
-QUICK_SEEDS = 2
+SEEDS = 1
+"""Warm-up seeds of a full study."""
+REPLICATES = 5
+"""RL replicates per warm-up seed of a full study."""
+QUICK_SEEDS = 1
+QUICK_REPLICATES = 2
+
+K = TrainConfig.k
+"""The k of every Pass@k arm unless the arm says otherwise: the trainer's default (8 of 32 answers)."""
 
 # Arms shared between studies (the same settings give the same run, which is reused).
 GRPO = Arm("pass@1", {"estimator": "grpo"}, "GRPO: pass@1 training")
-ANALYTIC = Arm("pass@k analytic", {"estimator": "passk_analytic", "k": 4}, "analytic Pass@k Training, k = 4")
+ANALYTIC = Arm("pass@k analytic", {"estimator": "passk_analytic", "k": K}, f"analytic Pass@k Training, k = {K}")
 
 
-def scaled_lr(k: int, *, n: int, base_k: int = 2, base_lr: float = 5e-5) -> float:
+def scaled_lr(k: int, *, n: int = TrainConfig.n_rollouts, base_k: int = 2, base_lr: float = TrainConfig.lr) -> float:
     """The learning rate for Pass@k Training with ``k`` scaled to its smaller advantages (§3.4).
 
     The paper notes that the advantages (and their sum η, eq. 16) shrink as k grows, and restores
@@ -78,20 +92,17 @@ def scaled_lr(k: int, *, n: int, base_k: int = 2, base_lr: float = 5e-5) -> floa
     return float(base_lr * eta_base / eta_k)
 
 
-# The k study samples 16 answers for 8 prompts (the same 128 rollouts per step as the default 16 x 8):
-# with n = k every k-subset is the whole group and the analytic advantages vanish, so k = 8 needs n > 8.
-K_STUDY_SHAPE = {"n_prompts": 8, "n_rollouts": 16}
-
-
 def _k_arms() -> tuple[Arm, ...]:
+    """k = 2, 4, 8 at the default learning rate (k = 8 is the default analytic arm), and k = 4, 8 at a
+    learning rate scaled from k = 2's (:func:`scaled_lr`)."""
     arms = [
-        Arm(f"k={k}", {"estimator": "passk_analytic", "k": k, **K_STUDY_SHAPE}, f"analytic Pass@k, k = {k}")
+        Arm(f"k={k}", {"estimator": "passk_analytic", "k": k}, f"analytic Pass@k, k = {k}")
         for k in (2, 4, 8)
     ]
     for k in (4, 8):
-        lr = round(scaled_lr(k, n=K_STUDY_SHAPE["n_rollouts"]), 8)
+        lr = round(scaled_lr(k), 8)
         arms.append(
-            Arm(f"k={k}, scaled lr", {"estimator": "passk_analytic", "k": k, "lr": lr, **K_STUDY_SHAPE},
+            Arm(f"k={k}, scaled lr", {"estimator": "passk_analytic", "k": k, "lr": lr},
                 f"analytic Pass@k, k = {k}, lr {lr:.3g} (scaled to the smaller advantages)")
         )
     return tuple(arms)
@@ -111,8 +122,8 @@ _add(Study(
              "three estimators works best? (paper §2, Fig. 5, Table 7)",
     arms=(
         GRPO,
-        Arm("pass@k full", {"estimator": "passk_full", "k": 4}, "full sampling: disjoint groups of k"),
-        Arm("pass@k bootstrap", {"estimator": "passk_bootstrap", "k": 4}, "bootstrap sampling of k-subsets"),
+        Arm("pass@k full", {"estimator": "passk_full", "k": K}, "full sampling: disjoint groups of k"),
+        Arm("pass@k bootstrap", {"estimator": "passk_bootstrap", "k": K}, "bootstrap sampling of k-subsets"),
         ANALYTIC,
     ),
     claims=(
@@ -173,8 +184,8 @@ _add(Study(
     arms=(
         GRPO,
         # k = 1 in the analytic estimator is GRPO exactly, so the schedule switches objective halfway.
-        Arm("pass@k then pass@1", {"estimator": "passk_analytic", "k": 4, "k_schedule": "4@0,1@half"},
-            "analytic Pass@k (k = 4) for the first half of the steps, then k = 1 (= GRPO)"),
+        Arm("pass@k then pass@1", {"estimator": "passk_analytic", "k": K, "k_schedule": f"{K}@0,1@half"},
+            f"analytic Pass@k (k = {K}) for the first half of the steps, then k = 1 (= GRPO)"),
     ),
     claims=(
         Claim("Pass@k then Pass@1 reaches a higher pass@1 than Pass@1 alone", "Table 2-3",
@@ -191,12 +202,12 @@ _add(Study(
     arms=(
         GRPO,
         ANALYTIC,
-        Arm("pass@1 w/o easy", {"estimator": "drop_easy", "k": 4, "estimator_params": '{"base": "grpo"}'},
+        Arm("pass@1 w/o easy", {"estimator": "drop_easy", "k": K, "estimator_params": '{"base": "grpo"}'},
             "GRPO with zero advantage for prompts above 60% accuracy (§4.1.2)"),
-        Arm("exceeding", {"estimator": "exceeding", "k": 4, "estimator_params": '{"base": "passk_analytic"}'},
+        Arm("exceeding", {"estimator": "exceeding", "k": K, "estimator_params": '{"base": "passk_analytic"}'},
             "Exceeding Pass@k Training (eq. 17)"),
-        Arm("combination", {"estimator": "combination", "k": 4}, "Combination Training (eq. 18)"),
-        Arm("entropy-adaptive", {"estimator": "adaptive_entropy", "k": 4}, "Adaptive Training on entropy (§4.2.3)"),
+        Arm("combination", {"estimator": "combination", "k": K}, "Combination Training (eq. 18)"),
+        Arm("entropy-adaptive", {"estimator": "adaptive_entropy", "k": K}, "Adaptive Training on entropy (§4.2.3)"),
     ),
     claims=(
         Claim("Combination Training beats plain Pass@k Training on pass@1", "Fig. 11", "combination",
@@ -218,7 +229,7 @@ _add(Study(
              "(reviewers: cost analysis; only GRPO)",
     arms=(
         ANALYTIC,
-        Arm("pkpo_loo1", {"estimator": "pkpo_loo1", "k": 4}, "PKPO with the k-1 leave-one-out baseline"),
+        Arm("pkpo_loo1", {"estimator": "pkpo_loo1", "k": K}, "PKPO with the k-1 leave-one-out baseline"),
         Arm("rloo", {"estimator": "rloo"}, "RLOO (pass@1)"),
     ),
     claims=(
@@ -235,7 +246,7 @@ _add(Study(
              "as with thresholded binary rewards? (reviewers: binary rewards only)",
     arms=(
         ANALYTIC,
-        Arm("pass@k analytic, partial credit", {"estimator": "passk_analytic", "k": 4, "partial_credit": True},
+        Arm("pass@k analytic, partial credit", {"estimator": "passk_analytic", "k": K, "partial_credit": True},
             "rewards = progress towards the exit; max@k advantages"),
     ),
     claims=(
