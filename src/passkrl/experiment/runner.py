@@ -196,8 +196,11 @@ def execute(
         warmups.setdefault(cache_key(spec.config), spec.config)
     log(f"{len(pending)} run(s) to train ({len(specs) - len(pending)} already finished), "
         f"{len(warmups)} warm-up(s); {processes} process(es) x {threads} thread(s)")
-    with ProcessPoolExecutor(max_workers=min(processes, len(warmups)), mp_context=context) as pool:
-        for future in [pool.submit(_warm_up, cfg.to_dict(), threads) for cfg in warmups.values()]:
+    # Fewer warm-ups than processes (one warm-up seed, say): each gets the idle cores' threads too.
+    warmup_processes = min(processes, len(warmups))
+    warmup_threads = max(threads, (os.cpu_count() or 1) // warmup_processes)
+    with ProcessPoolExecutor(max_workers=warmup_processes, mp_context=context) as pool:
+        for future in [pool.submit(_warm_up, cfg.to_dict(), warmup_threads) for cfg in warmups.values()]:
             future.result()
     timing["warmup_s"] = time.perf_counter() - started
 
