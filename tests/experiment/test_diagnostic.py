@@ -1,4 +1,5 @@
-"""Seed 003's identity on a tabular policy, by exact enumeration of every answer tuple."""
+"""Yang Yu's identity (his note "Pass@k Metric for RLVR: A Diagnostic Tool of Exploration, But Not an Objective")
+on a tabular policy, by exact enumeration of every answer tuple."""
 
 from __future__ import annotations
 

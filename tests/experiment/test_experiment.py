@@ -13,7 +13,7 @@ from passkrl.cli import main as passkrl_main
 from passkrl.experiment import report as experiment_report
 from passkrl.experiment import results, runner
 from passkrl.experiment.cli import parse_settings, run_study
-from passkrl.experiment.studies import STUDIES, get_study, scaled_lr
+from passkrl.experiment.studies import STUDIES, WARM_UP, Claim, get_study, scaled_lr
 from passkrl.metrics import pass_at_k
 from passkrl.train.config import TrainConfig
 
@@ -80,6 +80,18 @@ def test_miniature_study_end_to_end_report_matches_results_json(tmp_path, monkey
             unseen = ~np.isin(final["sizes"], list(train_sizes))
             assert arm["final"]["pass@1/unseen"]["per_run"][index] == pytest.approx(correct[unseen].mean() / n)
         assert evals_by_run[0][0]["correct"] == evals_by_run[1][0]["correct"]
+    # a claim against the warm-up is each run's change during RL, paired run by run and maze by maze
+    specs = runner.plan(get_study("diagnostic"), 1, quick=False, out=out, replicates=2,
+                        base=parse_settings([f"{name}={value}" for name, value in TINY.items()]))
+    runs_by_arm = {arm: [results.load_run(s) for s in specs if s.arm.label == arm] for arm in ("pass@1", "pass@k analytic")}
+    judged = results._judge(Claim("falls", "test", WARM_UP, "pass@1"), runs_by_arm, [(0, 0), (0, 1)], train_sizes)
+    changes = []
+    for run in runs_by_arm["pass@1"]:
+        start, end = (np.asarray(run.evals[i]["correct"]) for i in (0, -1))
+        n = run.final["samples_per_maze"]
+        changes.append(np.mean(pass_at_k(n, start, min(results.PASS_K, n)) - pass_at_k(n, end, min(results.PASS_K, n))))
+    assert judged["difference"]["mean"] == pytest.approx(np.mean(changes))
+    assert judged["difference"]["low"] <= judged["difference"]["mean"] <= judged["difference"]["high"]
     # the measured time is stated, and is the one recorded in results.json
     timing = numbers["timing"]
     assert timing["processes"] >= 1 and timing["total_s"] > 0
@@ -150,7 +162,7 @@ def test_every_study_plans_valid_configs_with_paired_arms():
         assert all((s.config.seed, s.config.rl_seed) == s.unit for s in specs)
         labels = {arm.label for arm in study.arms}
         for claim in study.claims:
-            assert claim.better in labels and claim.worse in labels, (study.name, claim.text)
+            assert {claim.better, claim.worse} <= labels | {WARM_UP}, (study.name, claim.text)
     # shared arms give the same run directory in different studies
     main = {s.arm.label: s.run_dir for s in runner.plan(get_study("main"), 1, quick=True, out=Path("/x"))}
     expl = {s.arm.label: s.run_dir for s in runner.plan(get_study("exploration"), 1, quick=True, out=Path("/x"))}

@@ -1,4 +1,5 @@
-"""Seed 003's claim, checked exactly: the expected pass@k gradient is ``alpha_k`` times the pass@1 gradient.
+"""Yang Yu's identity ("Pass@k Metric for RLVR: A Diagnostic Tool of Exploration, But Not an Objective"), checked
+exactly: the expected pass@k gradient is ``alpha_k`` times the pass@1 gradient.
 
 For a prompt answered correctly with probability ``p = pass@1``, ``pass@k = 1 - (1 - p)^k`` and so
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from passkrl.experiment.runner import RunSpec
-from passkrl.experiment.studies import Claim, Study
+from passkrl.experiment.studies import WARM_UP, Claim, Study
 from passkrl.metrics import pass_at_k
 from passkrl.train.config import TrainConfig, parse_int_list
 
@@ -246,12 +246,19 @@ def _in_unit_order(runs: list[RunRecords], units: list[tuple[int, int]], label: 
 
 def _judge(claim: Claim, runs_by_arm: dict[str, list[RunRecords]], units: list[tuple[int, int]],
            train_sizes: set[int]) -> dict[str, Any]:
-    better = _in_unit_order(runs_by_arm[claim.better], units, claim.better)
-    worse = _in_unit_order(runs_by_arm[claim.worse], units, claim.worse)
+    if claim.better == WARM_UP == claim.worse:
+        raise ValueError(f"claim {claim.text!r} compares the warm-up with itself")
+    other = claim.worse if claim.better == WARM_UP else claim.better
+
+    def values(label: str) -> list[np.ndarray]:
+        # WARM_UP: the other arm's own runs at step 0, so the difference is that arm's change during RL
+        runs = _in_unit_order(runs_by_arm[other if label == WARM_UP else label], units, label)
+        return _values(runs, claim.metric, claim.sizes, train_sizes, which=0 if label == WARM_UP else -1)
+
     mazes = claim.metric in PER_MAZE
     difference = paired_difference(
-        _values(better, claim.metric, claim.sizes, train_sizes),
-        _values(worse, claim.metric, claim.sizes, train_sizes),
+        values(claim.better),
+        values(claim.worse),
         [seed for seed, _ in units],
         mazes=mazes,
     )
