@@ -122,8 +122,9 @@ def _add(study: Study) -> None:
 _add(Study(
     name="main",
     title="Pass@k Training against Pass@1 Training at equal rollouts",
-    question="Does Pass@k Training raise pass@k (and keep pass@1) on held-out mazes, and which of its "
-             "three estimators works best? (paper §2, Fig. 5, Table 7)",
+    question="Does Pass@k Training raise pass@k (and keep pass@1) on held-out mazes of the trained and of "
+             "larger unseen sizes; does Pass@1 Training's pass@k fall as it sharpens while Pass@k Training's "
+             "holds or rises; and which of its three estimators works best? (paper §2-3, Fig. 1, Fig. 5, Table 7)",
     arms=(
         GRPO,
         Arm("pass@k full", {"estimator": "passk_full", "k": K}, "full sampling: disjoint groups of k"),
