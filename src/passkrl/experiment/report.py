@@ -83,6 +83,18 @@ def arms_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def curve_table(results: dict[str, Any], metric: str) -> list[str]:
+    """One row per arm: the test metric at every evaluated RL step, mean [95% CI] over runs."""
+    by_arm = results["curves"][metric]
+    steps = next(iter(by_arm.values()))["steps"]
+    lines = ["| arm | " + " | ".join(f"step {step}" for step in steps) + " |", "|---|" + "---|" * len(steps)]
+    for label, curve in by_arm.items():
+        cells = [interval({"mean": m, "low": lo, "high": hi})
+                 for m, lo, hi in zip(curve["mean"], curve["low"], curve["high"], strict=True)]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def cost_table(results: dict[str, Any]) -> list[str]:
     lines = ["| arm | what it is | step (ms) | advantage (ms) | share | train time per run (s) |",
              "|---|---|---|---|---|---|"]
@@ -177,6 +189,9 @@ def render(results: dict[str, Any], plots: list[str]) -> str:
     ]
     lines += [timing_line(results), ""]
     lines += ["## Results per arm (test set, end of training)", ""] + arms_table(results)
+    for metric in ("pass@1", "pass@k"):
+        if metric in results["curves"]:
+            lines += ["", f"### Test {_metric_label(metric, results)} over training", ""] + curve_table(results, metric)
     lines += ["", "## Cost", ""] + cost_table(results) + _extras(results)
     if plots:
         lines += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots]
