@@ -147,8 +147,10 @@ def run_study(name: str, *, seeds: int | None, quick: bool, out: Path, jobs: int
 def write_index(out: Path) -> Path:
     """``OUT/README.md``: the claim table of every study reported in ``OUT``."""
     lines = ["# passkrl experiments", "",
-             ("Claims of arXiv 2508.10751 (and of its ICLR 2026 reviews and of Yang Yu's note 'Pass@k Metric for RLVR: A Diagnostic Tool of Exploration, But Not an Objective') tested at laptop scale. "
-             "Each study's report has the setup, the intervals, the cost and the plots."), ""]
+             ("Claims of Chen et al., \"Pass@k Training for Adaptively Balancing Exploration and Exploitation of "
+              "Large Reasoning Models\" (arXiv 2508.10751), of its ICLR 2026 reviews, and of Yang Yu's note "
+              "\"Pass@k Metric for RLVR: A Diagnostic Tool of Exploration, But Not an Objective\", tested at laptop "
+              "scale. Each study's report has the setup, the intervals, the cost and the plots."), ""]
     for name in STUDIES:
         path = out / name / "results.json"
         if not path.exists():
