@@ -11,8 +11,9 @@ For binary rewards an exchangeable estimator is described by two numbers per cor
   (the expected advantage of a correct / wrong response when the other ``n-1`` are drawn with
   accuracy ``p``). Derivation: by exchangeability ``E[A_i grad log pi(y_i)] = p E[A_i | y_i correct]
   grad log p + (1-p) E[A_i | y_i wrong] grad log(1-p)``, and ``p grad log p = grad p = -(1-p) grad
-  log(1-p)``. For PKPO's unbiased weights ``w(p) = k (1-p)^(k-1)`` exactly, the seed-003 identity
-  ``grad pass@k = k (1-p)^(k-1) grad pass@1``.
+  log(1-p)``. For PKPO's unbiased weights ``w(p) = k (1-p)^(k-1)`` exactly, the identity
+  ``grad pass@k = k (1-p)^(k-1) grad pass@1`` of Yang Yu's note "Pass@k Metric for RLVR: A Diagnostic
+  Tool of Exploration, But Not an Objective".
 
 Sampling estimators (``passk_full``, ``passk_bootstrap``) are averaged over ``n_draws`` seeded draws.
 """
