@@ -84,7 +84,7 @@ def test_miniature_study_end_to_end_report_matches_results_json(tmp_path, monkey
     specs = runner.plan(get_study("diagnostic"), 1, quick=False, out=out, replicates=2,
                         base=parse_settings([f"{name}={value}" for name, value in TINY.items()]))
     runs_by_arm = {arm: [results.load_run(s) for s in specs if s.arm.label == arm] for arm in ("pass@1", "pass@k analytic")}
-    judged = results._judge(Claim("falls", "test", WARM_UP, "pass@1"), runs_by_arm, [(0, 0), (0, 1)], train_sizes)
+    judged = results._judge(Claim("falls", "test", WARM_UP, "pass@1"), runs_by_arm, [0, 0], train_sizes)
     changes = []
     for run in runs_by_arm["pass@1"]:
         start, end = (np.asarray(run.evals[i]["correct"]) for i in (0, -1))

@@ -165,11 +165,12 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
     seeds = sorted({spec.seed for spec in specs})
     units = sorted({spec.unit for spec in specs})
     unit_seeds = [seed for seed, _ in units]
+    runs_by_arm = {label: _in_unit_order(runs, units, label) for label, runs in runs_by_arm.items()}
     samples = int(next(iter(runs_by_arm.values()))[0].final["samples_per_maze"])
 
     arms = []
     for arm in study.arms:
-        runs = _in_unit_order(runs_by_arm[arm.label], units, arm.label)
+        runs = runs_by_arm[arm.label]
         final, before = {}, {}
         for metric in PER_MAZE + PER_RUN:
             for sizes in SIZE_SETS if metric in PER_MAZE else ("all",):
@@ -190,13 +191,13 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
 
     claims = []
     for claim in study.claims:
-        claims.append(_judge(claim, runs_by_arm, units, train_sizes))
+        claims.append(_judge(claim, runs_by_arm, unit_seeds, train_sizes))
 
     curves: dict[str, Any] = {}
     for metric in study.curves:
         curves[metric] = {}
         for arm in study.arms:
-            runs = _in_unit_order(runs_by_arm[arm.label], units, arm.label)
+            runs = runs_by_arm[arm.label]
             steps = [int(record["step"]) for record in runs[0].evals]
             points = [summarise(_values(runs, metric, "all", train_sizes, which=i), unit_seeds, mazes=metric in PER_MAZE)
                       for i in range(len(steps))]
@@ -244,22 +245,23 @@ def _in_unit_order(runs: list[RunRecords], units: list[tuple[int, int]], label: 
     return ordered
 
 
-def _judge(claim: Claim, runs_by_arm: dict[str, list[RunRecords]], units: list[tuple[int, int]],
+def _judge(claim: Claim, runs_by_arm: dict[str, list[RunRecords]], unit_seeds: list[int],
            train_sizes: set[int]) -> dict[str, Any]:
+    """``runs_by_arm``: every arm's runs in unit order (``unit_seeds``: each unit's warm-up seed)."""
     if claim.better == WARM_UP == claim.worse:
         raise ValueError(f"claim {claim.text!r} compares the warm-up with itself")
     other = claim.worse if claim.better == WARM_UP else claim.better
 
     def values(label: str) -> list[np.ndarray]:
         # WARM_UP: the other arm's own runs at step 0, so the difference is that arm's change during RL
-        runs = _in_unit_order(runs_by_arm[other if label == WARM_UP else label], units, label)
+        runs = runs_by_arm[other if label == WARM_UP else label]
         return _values(runs, claim.metric, claim.sizes, train_sizes, which=0 if label == WARM_UP else -1)
 
     mazes = claim.metric in PER_MAZE
     difference = paired_difference(
         values(claim.better),
         values(claim.worse),
-        [seed for seed, _ in units],
+        unit_seeds,
         mazes=mazes,
     )
     return {
