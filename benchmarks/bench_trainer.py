@@ -19,6 +19,10 @@ shapes with ``--n-prompts`` / ``--n-rollouts``):
 4. **The update's share of this machine's matmul peak**: a float32 GEMM of the model's width, and
    the update's FLOPs (6 per weight per token processed: prompts once, answers once; attention
    not counted) divided by its time.
+5. **Dynamic sampling's scoring pass** (the default regime, on the cached warm-up when one exists):
+   ``collect_batch`` scoring old log-probabilities once for the kept groups, against the same
+   rounds each scored as sampled (the reference), on the same steps and seeds: seconds per batch,
+   rounds per batch, and the ratio.
 
     python benchmarks/bench_trainer.py [--steps 6] [--skip-trl] [--n-prompts 8 --n-rollouts 32]
 """
@@ -140,6 +144,34 @@ def rollout_rates(policy, mazes: list, n: int) -> dict[str, float]:
     return rates
 
 
+class ScoredEveryRound:
+    """The policy, with every sampling round scored as sampled: the reference for section 5."""
+
+    def __init__(self, policy):
+        self._policy = policy
+
+    def __getattr__(self, name):
+        return getattr(self._policy, name)
+
+    def sample(self, *args, logprobs: bool = True, **kwargs):
+        return self._policy.sample(*args, logprobs=True, **kwargs)
+
+
+def dynamic_sampling_times(policy, data, cfg: TrainConfig, steps: int) -> dict[str, list[float]]:
+    """Seconds per ``collect_batch`` with dynamic sampling, kept groups scored once vs every round scored."""
+    from passkrl.train.trainer import collect_batch
+
+    dynamic = dataclasses.replace(cfg, dynamic_sampling=True)
+    times: dict[str, list[float]] = {"kept groups scored once": [], "every round scored (reference)": [], "rounds": []}
+    for step in range(steps):
+        for name, sampler in (("kept groups scored once", policy), ("every round scored (reference)", ScoredEveryRound(policy))):
+            start = time.perf_counter()
+            batch = collect_batch(sampler, data, dynamic, step)
+            times[name].append(time.perf_counter() - start)
+        times["rounds"].append(batch.sampled["rounds"])
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=6, help="timed RL steps per trainer (after one untimed)")
@@ -204,6 +236,13 @@ def main() -> None:
     print(f"\nmatmul peak ({cfg.d_model}-wide float32 GEMM, 4096 rows): {peak:.1f} GFLOP/s")
     print(f"update phase: {achieved:.1f} GFLOP/s = {100 * achieved / peak:.0f}% of it "
           "(6 FLOPs per weight per token, prompts counted once, attention not counted)")
+
+    times = dynamic_sampling_times(trained, data, cfg, args.steps)
+    ours_s, reference_s = statistics.median(times["kept groups scored once"]), statistics.median(times["every round scored (reference)"])
+    print(f"\ndynamic sampling ({source}, up to {cfg.dynamic_max_rounds} rounds, mean "
+          f"{np.mean(times['rounds']):.1f} per batch), median seconds per batch over {args.steps} steps:")
+    print(f"  kept groups scored once              {ours_s:8.3f}")
+    print(f"  every round scored (reference)       {reference_s:8.3f}   => {reference_s / ours_s:.2f}x faster")
 
 
 if __name__ == "__main__":

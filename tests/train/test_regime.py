@@ -92,15 +92,23 @@ def test_dynamic_sampling_drops_equal_groups_and_refills_the_batch():
     policy.model.eval()
     kind = {m.grid: ("mixed" if i % 3 == 0 else "right" if i % 3 == 1 else "wrong") for i, m in enumerate(data.train)}
     scripted = ScriptedRewards(policy, lambda m: kind[m.grid])
+    forward_rows = []  # rows of every log-probability pass: only the kept groups are scored, once
+    real_token_logprobs = policy.token_logprobs
+    policy.token_logprobs = lambda rollout: forward_rows.append(len(rollout.answers)) or real_token_logprobs(rollout)
     batch = collect_batch(scripted, data, cfg, step=0)
+    del policy.token_logprobs
+    assert forward_rows == [cfg.n_prompts * cfg.n_rollouts]
     assert len(batch.mazes) == cfg.n_prompts and batch.rewards_pn.shape == (cfg.n_prompts, cfg.n_rollouts)
     assert all(kind[m.grid] == "mixed" for m in batch.mazes)  # only groups with a gradient were kept
     assert batch.sampled["groups_sampled"] > cfg.n_prompts and batch.sampled["rounds"] >= 2
     # the rollout rows still belong to the kept mazes: re-sampling is not needed, answers move with their maze
     assert batch.rollout.completion_ids.shape[0] == cfg.n_prompts * cfg.n_rollouts
     assert len(batch.rollout.answers) == cfg.n_prompts * cfg.n_rollouts
-    lp, _ = policy.token_logprobs(batch.rollout)
+    lp, entropy = policy.token_logprobs(batch.rollout)
     torch.testing.assert_close(lp, batch.rollout.old_logprobs, atol=1e-5, rtol=0)
+    mask = batch.rollout.completion_mask
+    np.testing.assert_allclose(batch.rollout.mean_entropy,
+                               ((entropy * mask).sum(1) / mask.sum(1).clamp(min=1)).detach().numpy(), atol=1e-6)
 
     # without any mixed group, the batch is filled with the dropped ones after the last round
     hopeless = ScriptedRewards(policy, lambda m: "wrong")

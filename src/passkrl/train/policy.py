@@ -96,8 +96,13 @@ class Policy(Protocol):
 
     model: torch.nn.Module
 
-    def sample(self, items: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator) -> Rollout:
-        """``n`` answers per item, with their log-probabilities under the sampling policy."""
+    def sample(self, items: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator,
+               logprobs: bool = True) -> Rollout:
+        """``n`` answers per item, with their log-probabilities under the sampling policy (``logprobs=False``:
+        left at zero, for :meth:`add_logprobs` to fill once the rollout is final)."""
+
+    def add_logprobs(self, rollout: Rollout) -> Rollout:
+        """Fill ``old_logprobs`` and ``mean_entropy`` by one no-grad pass of :meth:`token_logprobs`."""
 
     def token_logprobs(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probabilities (with gradient) and entropies ``[B, T_new]`` of the rollout's answers."""
@@ -129,7 +134,8 @@ class MazePolicy:
         return min(self.max_new_tokens, max_answer_tokens(tuple(m.size for m in mazes)))
 
     @torch.no_grad()
-    def sample(self, mazes: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator) -> Rollout:
+    def sample(self, mazes: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator,
+               logprobs: bool = True) -> Rollout:
         """``n`` answers per maze: one prefill per maze, its KV cache shared by the ``n`` samples."""
         out = self.model.generate(self._prompt_ids(mazes), self.answer_limit(mazes), temperature=temperature, top_p=top_p,
                                   eos_id=self.tokenizer.eos_id, pad_id=self.tokenizer.pad_id, generator=generator,
@@ -138,11 +144,16 @@ class MazePolicy:
         rollout = Rollout(out.prompt_ids, out.prompt_mask, out.completion_ids, completion_mask,
                           torch.zeros_like(completion_mask), np.zeros(len(out.completion_ids)),
                           [self.tokenizer.decode(row.tolist()) for row in out.completion_ids], n)
-        # old log-probs by the same computation as the update's, so that the first ratio is exactly 1
+        return self.add_logprobs(rollout) if logprobs else rollout
+
+    @torch.no_grad()
+    def add_logprobs(self, rollout: Rollout) -> Rollout:
+        # old log-probs by the same computation as the update's (not the sampler's), so that the first
+        # ratio is 1 up to rounding
         logprobs, entropy = self.token_logprobs(rollout)
         rollout.old_logprobs = logprobs
-        n_tokens = completion_mask.sum(dim=1).clamp(min=1)
-        rollout.mean_entropy = ((entropy * completion_mask).sum(dim=1) / n_tokens).numpy()
+        n_tokens = rollout.completion_mask.sum(dim=1).clamp(min=1)
+        rollout.mean_entropy = ((entropy * rollout.completion_mask).sum(dim=1) / n_tokens).numpy()
         return rollout
 
     def token_logprobs(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
@@ -196,7 +207,8 @@ class HFMazePolicy:
         return self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
 
     @torch.no_grad()
-    def sample(self, mazes: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator) -> Rollout:
+    def sample(self, mazes: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator,
+               logprobs: bool = True) -> Rollout:
         prompts = [maze_task.prompt(m) for m in mazes for _ in range(n)]
         batch = self._encode(prompts)
         torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
@@ -213,10 +225,14 @@ class HFMazePolicy:
                           torch.zeros_like(completion, dtype=torch.float32), np.zeros(len(prompts)),
                           [self.tokenizer.decode(row[m.bool()], skip_special_tokens=True)
                            for row, m in zip(completion, completion_mask)], n)
+        return self.add_logprobs(rollout) if logprobs else rollout
+
+    @torch.no_grad()
+    def add_logprobs(self, rollout: Rollout) -> Rollout:
         logprobs, entropy = self.token_logprobs(rollout)
-        rollout.old_logprobs = logprobs.detach()
-        n_tokens = completion_mask.sum(1).clamp(min=1)
-        rollout.mean_entropy = ((entropy.detach() * completion_mask).sum(1) / n_tokens).numpy()
+        rollout.old_logprobs = logprobs
+        n_tokens = rollout.completion_mask.sum(1).clamp(min=1)
+        rollout.mean_entropy = ((entropy * rollout.completion_mask).sum(1) / n_tokens).numpy()
         return rollout
 
     def token_logprobs(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:

@@ -169,7 +169,9 @@ def collect_batch(policy: Policy, data: MazeData, cfg: TrainConfig, step: int) -
     score_s = 0.0
     for start in range(0, len(order), cfg.n_prompts):
         mazes = [data.train[i] for i in order[start : start + cfg.n_prompts]]
-        rollout = policy.sample(mazes, cfg.n_rollouts, temperature=cfg.temperature, top_p=1.0, generator=rollout_gen)
+        # log-probabilities later, for the groups kept only (most sampled groups are dropped)
+        rollout = policy.sample(mazes, cfg.n_rollouts, temperature=cfg.temperature, top_p=1.0, generator=rollout_gen,
+                                logprobs=False)
         rounds_sampled.append((mazes, rollout))
         scoring = time.perf_counter()
         rewards_pn = policy.score(mazes, rollout.answers, partial=cfg.partial_credit).reshape(len(mazes), cfg.n_rollouts)
@@ -196,6 +198,7 @@ def collect_batch(policy: Policy, data: MazeData, cfg: TrainConfig, step: int) -
         rollout = concat([rounds_sampled[r][1].groups([i]) for r, i, _, _ in groups])
     else:  # the one round as sampled
         mazes, rollout = rounds_sampled[0]
+    policy.add_logprobs(rollout)  # one pass over the trained batch: old log-probs and entropies
     return Batch(mazes, rollout, np.stack([g[2] for g in groups]), np.stack([g[3] for g in groups]), sampled, score_s)
 
 
