@@ -145,3 +145,25 @@ def test_ctrl_c_saves_a_checkpoint_and_resumes_identically(tmp_path):
     for name, tensor in params(straight).items():
         assert torch.equal(tensor, params(stopped)[name]), name
     assert train_records(straight) == train_records(stopped)
+
+
+def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, private_cache, monkeypatch, capsys):
+    first, second = tmp_path / "grpo", tmp_path / "analytic"
+    assert main(["train", "--smoke", "--out", str(first), "--no-progress", "--estimator", "grpo"]) == 0
+    assert "step-0 evaluation: reusing" not in capsys.readouterr().out
+    assert main(["train", "--smoke", "--out", str(second), "--no-progress", "--rl-seed", "3", "--k", "4"]) == 0
+    assert "step-0 evaluation: reusing cached result" in capsys.readouterr().out
+    before = [json.loads((run / "eval.json").read_text())["before"] for run in (first, second)]
+    assert before[0] == before[1]
+    # ... and the cached result is what a run computes without any cache (warm-up retrained too)
+    monkeypatch.setenv("PASSKRL_CACHE", str(tmp_path / "empty-cache"))
+    fresh = tmp_path / "fresh"
+    assert main(["train", "--smoke", "--out", str(fresh), "--no-progress", "--rl-seed", "3", "--k", "4"]) == 0
+    assert json.loads((fresh / "eval.json").read_text())["before"] == before[0]
+    assert train_records(fresh) == train_records(second)
+    # an evaluation setting is part of the key: fewer samples per test maze are evaluated afresh
+    monkeypatch.setenv("PASSKRL_CACHE", str(private_cache))
+    fewer = tmp_path / "fewer"
+    assert main(["train", "--smoke", "--out", str(fewer), "--no-progress", "--eval-samples", "2"]) == 0
+    assert "step-0 evaluation: reusing" not in capsys.readouterr().out
+    assert json.loads((fewer / "eval.json").read_text())["before"]["samples_per_maze"] == 2

@@ -30,6 +30,8 @@ Where this departs from the paper, and why (docs/training.md has the measurement
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import signal
@@ -51,7 +53,7 @@ from passkrl.train import checkpoint as ckpt
 from passkrl.train import text_policy
 from passkrl.train.config import TrainConfig, parse_int_list
 from passkrl.train.policy import Policy, build_policy
-from passkrl.train.warmup import warm_up
+from passkrl.train.warmup import cache_dir, cache_key, warm_up
 
 # ------------------------------------------------------------------------------------- data
 
@@ -130,6 +132,41 @@ def evaluate(policy: Policy, mazes: list, cfg: TrainConfig, step: int) -> dict[s
     # per maze, for intervals over test prompts (paired: every run meets the same held-out pool)
     result["correct"] = correct.tolist()
     result["sizes"] = [int(size) if isinstance(size, (int, np.integer)) else size for size in sizes]  # text tasks: names
+    return result
+
+
+NOT_SEEN_AT_STEP_0 = ("out", "resume", "progress", "stop_after", "rl_seed", "estimator", "k", "k_schedule",
+                     "estimator_params", "reward_noise", "rl_steps", "n_prompts", "n_rollouts", "dynamic_sampling",
+                     "dynamic_max_rounds", "mini_batches", "lr", "lr_warmup_steps", "clip_low", "clip_high",
+                     "entropy_coef", "grad_clip", "temperature", "eval_every", "checkpoint_every")
+"""Settings the step-0 evaluation cannot depend on: it sees the warm-up's weights, the test problems
+and the evaluation settings, and its draws come from ``(seed, 0, eval)``, never from ``--rl-seed``."""
+
+
+def evaluate_warm_up(policy: Policy, mazes: list, cfg: TrainConfig) -> dict[str, Any]:
+    """The step-0 evaluation, cached beside the warm-up's weights: every RL run of one warm-up (any
+    estimator, any replicate) would compute exactly this, so only the first one does.
+
+    The key is every other setting (threads included, since a thread count may change rounding) and
+    the weights file's size and modification time, so a rebuilt warm-up is evaluated afresh.
+    """
+    weights = cache_dir() / f"{cache_key(cfg)}.pt"
+    if not weights.exists():
+        return evaluate(policy, mazes, cfg, step=0)
+    stat = weights.stat()
+    settings = {f.name: str(getattr(cfg, f.name)) for f in dataclasses.fields(cfg) if f.name not in NOT_SEEN_AT_STEP_0}
+    settings["weights"] = f"{stat.st_size}:{stat.st_mtime_ns}"
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    path = weights.with_name(f"{weights.stem}-step0-{key}.json")
+    if path.exists():
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+            print(f"step-0 evaluation: reusing cached result {path}")
+            return result
+        except (OSError, ValueError) as err:  # a damaged entry is recomputed, never fatal
+            print(f"step-0 evaluation: ignoring unreadable cache entry {path} ({type(err).__name__})")
+    result = evaluate(policy, mazes, cfg, step=0)
+    write_json_atomic(path, result)
     return result
 
 
@@ -301,7 +338,7 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
         warm_up(policy, data.train, cfg)
         start_step = 0
         ckpt.truncate_metrics(metrics_path, 0)
-        before = evaluate(policy, data.test, cfg, step=0)
+        before = evaluate_warm_up(policy, data.test, cfg)
         append_metrics(metrics_path, {"kind": "eval", **before})
         ckpt.save(run_dir, 0, policy.model, optimizer, {"before": before})
     else:
