@@ -147,7 +147,9 @@ def test_ctrl_c_saves_a_checkpoint_and_resumes_identically(tmp_path):
     assert train_records(straight) == train_records(stopped)
 
 
-def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, private_cache, monkeypatch, capsys):
+def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, monkeypatch, capsys):
+    cache = tmp_path / "cache"  # its own: other tests of the module fill the shared one
+    monkeypatch.setenv("PASSKRL_CACHE", str(cache))
     first, second = tmp_path / "grpo", tmp_path / "analytic"
     assert main(["train", "--smoke", "--out", str(first), "--no-progress", "--estimator", "grpo"]) == 0
     assert "step-0 evaluation: reusing" not in capsys.readouterr().out
@@ -162,7 +164,7 @@ def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, private_cache
     assert json.loads((fresh / "eval.json").read_text())["before"] == before[0]
     assert train_records(fresh) == train_records(second)
     # an evaluation setting is part of the key: fewer samples per test maze are evaluated afresh
-    monkeypatch.setenv("PASSKRL_CACHE", str(private_cache))
+    monkeypatch.setenv("PASSKRL_CACHE", str(cache))
     fewer = tmp_path / "fewer"
     assert main(["train", "--smoke", "--out", str(fewer), "--no-progress", "--eval-samples", "2"]) == 0
     assert "step-0 evaluation: reusing" not in capsys.readouterr().out
