@@ -169,3 +169,21 @@ def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, monkeypatch, 
     assert main(["train", "--smoke", "--out", str(fewer), "--no-progress", "--eval-samples", "2"]) == 0
     assert "step-0 evaluation: reusing" not in capsys.readouterr().out
     assert json.loads((fewer / "eval.json").read_text())["before"]["samples_per_maze"] == 2
+
+
+
+def test_a_cache_that_cannot_be_written_still_trains(tmp_path, monkeypatch, capsys):
+    from passkrl.train import trainer
+
+    monkeypatch.setenv("PASSKRL_CACHE", str(tmp_path / "cache"))
+    write = trainer.write_json_atomic
+
+    def refuse_step_0(path, data):  # a read-only or full cache directory
+        if "-step0-" in Path(path).name:
+            raise PermissionError(13, "Permission denied", str(path))
+        return write(path, data)
+
+    monkeypatch.setattr(trainer, "write_json_atomic", refuse_step_0)
+    assert main(["train", "--smoke", "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    assert "step-0 evaluation: could not cache it" in capsys.readouterr().out
+    assert json.loads((tmp_path / "run" / "eval.json").read_text())["before"]["step"] == 0

@@ -166,7 +166,10 @@ def evaluate_warm_up(policy: Policy, mazes: list, cfg: TrainConfig) -> dict[str,
         except (OSError, ValueError) as err:  # a damaged entry is recomputed, never fatal
             print(f"step-0 evaluation: ignoring unreadable cache entry {path} ({type(err).__name__})")
     result = evaluate(policy, mazes, cfg, step=0)
-    write_json_atomic(path, result)
+    try:
+        write_json_atomic(path, result)
+    except OSError as err:  # a read-only or full cache costs the next run this evaluation, nothing else
+        print(f"step-0 evaluation: could not cache it in {path.parent} ({type(err).__name__}: {err})")
     return result
 
 
