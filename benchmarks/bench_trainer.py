@@ -212,9 +212,9 @@ def main() -> None:
         print(f"  {phase:<10}{mean * 1e3:9.1f} ms  {100 * mean / total:5.1f}%")
 
     # rollouts of the trained policy when a cached default warm-up exists (answers of realistic length)
-    from passkrl.train.warmup import cache_dir, cache_key
+    from passkrl.train.warmup import weights_path
 
-    cached = cache_dir() / f"{cache_key(cfg)}.pt"
+    cached = weights_path(cfg)
     trained = build_policy(cfg)
     source = "random model"
     if cached.exists():

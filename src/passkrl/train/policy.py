@@ -87,6 +87,18 @@ def concat(parts: list[Rollout], pad_id: int = 0) -> Rollout:
     )
 
 
+@torch.no_grad()
+def add_logprobs(policy: Policy, rollout: Rollout) -> Rollout:
+    """Fill the rollout's ``old_logprobs`` and ``mean_entropy`` by one no-grad pass of the policy's
+    ``token_logprobs``: the update's own computation (not the sampler's), so that the first ratio is 1
+    up to rounding."""
+    logprobs, entropy = policy.token_logprobs(rollout)
+    rollout.old_logprobs = logprobs
+    n_tokens = rollout.completion_mask.sum(dim=1).clamp(min=1)
+    rollout.mean_entropy = ((entropy * rollout.completion_mask).sum(dim=1) / n_tokens).numpy()
+    return rollout
+
+
 class Policy(Protocol):
     """What the trainer needs of a policy, beside :class:`passkrl.tasks.base.Task` for the problems it reads.
 
@@ -146,15 +158,8 @@ class MazePolicy:
                           [self.tokenizer.decode(row.tolist()) for row in out.completion_ids], n)
         return self.add_logprobs(rollout) if logprobs else rollout
 
-    @torch.no_grad()
     def add_logprobs(self, rollout: Rollout) -> Rollout:
-        # old log-probs by the same computation as the update's (not the sampler's), so that the first
-        # ratio is 1 up to rounding
-        logprobs, entropy = self.token_logprobs(rollout)
-        rollout.old_logprobs = logprobs
-        n_tokens = rollout.completion_mask.sum(dim=1).clamp(min=1)
-        rollout.mean_entropy = ((entropy * rollout.completion_mask).sum(dim=1) / n_tokens).numpy()
-        return rollout
+        return add_logprobs(self, rollout)
 
     def token_logprobs(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probabilities (with gradient) and entropies ``[B, T_new]`` of the rollout's answers.
@@ -227,13 +232,8 @@ class HFMazePolicy:
                            for row, m in zip(completion, completion_mask)], n)
         return self.add_logprobs(rollout) if logprobs else rollout
 
-    @torch.no_grad()
     def add_logprobs(self, rollout: Rollout) -> Rollout:
-        logprobs, entropy = self.token_logprobs(rollout)
-        rollout.old_logprobs = logprobs
-        n_tokens = rollout.completion_mask.sum(1).clamp(min=1)
-        rollout.mean_entropy = ((entropy * rollout.completion_mask).sum(1) / n_tokens).numpy()
-        return rollout
+        return add_logprobs(self, rollout)
 
     def token_logprobs(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
         sequences, attention = rollout.sequences, rollout.attention_mask

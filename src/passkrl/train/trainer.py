@@ -53,7 +53,7 @@ from passkrl.train import checkpoint as ckpt
 from passkrl.train import text_policy
 from passkrl.train.config import TrainConfig, parse_int_list
 from passkrl.train.policy import Policy, build_policy
-from passkrl.train.warmup import cache_dir, cache_key, warm_up
+from passkrl.train.warmup import warm_up, weights_path
 
 # ------------------------------------------------------------------------------------- data
 
@@ -150,7 +150,7 @@ def evaluate_warm_up(policy: Policy, mazes: list, cfg: TrainConfig) -> dict[str,
     The key is every other setting (threads included, since a thread count may change rounding) and
     the weights file's size and modification time, so a rebuilt warm-up is evaluated afresh.
     """
-    weights = cache_dir() / f"{cache_key(cfg)}.pt"
+    weights = weights_path(cfg)
     if not weights.exists():
         return evaluate(policy, mazes, cfg, step=0)
     stat = weights.stat()

@@ -45,9 +45,14 @@ def cache_key(cfg: TrainConfig) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def weights_path(cfg: TrainConfig) -> Path:
+    """Where the warm-up's weights for these settings are cached."""
+    return cache_dir() / f"{cache_key(cfg)}.pt"
+
+
 def warm_up(policy, train_mazes: list, cfg: TrainConfig) -> bool:
     """Load the cached warm-up for these settings or train it; returns True if it came from the cache."""
-    path = cache_dir() / f"{cache_key(cfg)}.pt"
+    path = weights_path(cfg)
     if path.exists():
         try:
             policy.model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
