@@ -161,5 +161,8 @@ def test_shared_logprobs_equal_unshared_values_and_gradients():
     torch.testing.assert_close(shared_lp, plain_lp, atol=1e-5, rtol=0)
     torch.testing.assert_close(shared_h, plain_h, atol=1e-5, rtol=0)
     torch.testing.assert_close(shared_lp.detach(), out.logprobs * out.completion_mask, atol=1e-5, rtol=0)
+    # the sampler's entropies are those of the same distributions (what the evaluation reports)
+    torch.testing.assert_close(shared_h.detach(), out.entropy * out.completion_mask, atol=1e-5, rtol=0)
+    assert float((out.entropy * out.completion_mask).sum()) > 0
     for name, p in model.named_parameters():
         torch.testing.assert_close(shared_grads[name], p.grad, atol=1e-5, rtol=1e-4, msg=name)

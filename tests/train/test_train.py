@@ -187,3 +187,37 @@ def test_a_cache_that_cannot_be_written_still_trains(tmp_path, monkeypatch, caps
     assert main(["train", "--smoke", "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     assert "step-0 evaluation: could not cache it" in capsys.readouterr().out
     assert json.loads((tmp_path / "run" / "eval.json").read_text())["before"]["step"] == 0
+
+
+def test_evaluation_reports_the_samplers_entropies_as_a_second_pass_would():
+    """The evaluation takes each answer's entropy from the sampler; a policy whose sampler does not
+    report it (NaN) gets the no-grad pass instead. Both give the same answers and entropies."""
+    import numpy as np
+
+    from passkrl.tasks import maze
+    from passkrl.train import trainer
+    from passkrl.train.config import TrainConfig
+    from passkrl.train.policy import build_policy
+
+    cfg = TrainConfig(d_model=32, n_layers=1, n_heads=2, test_sizes="7,9", eval_samples=4, progress=False)
+    mazes = maze.held_out_pool([7, 9], 3)
+    policy = build_policy(cfg)  # untrained: long, varied answers
+
+    class NoSamplerEntropy:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def sample(self, *args, **kwargs):
+            rollout = self.inner.sample(*args, **kwargs)
+            rollout.mean_entropy = np.full(len(rollout.answers), np.nan)
+            return rollout
+
+    fast = trainer.evaluate(policy, mazes, cfg, step=7)
+    second_pass = trainer.evaluate(NoSamplerEntropy(policy), mazes, cfg, step=7)
+    assert fast["correct"] == second_pass["correct"]
+    assert fast["distinct_wrong"] == second_pass["distinct_wrong"]
+    assert fast["entropy"] > 0.1
+    assert abs(fast["entropy"] - second_pass["entropy"]) < 1e-5

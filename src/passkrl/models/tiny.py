@@ -58,6 +58,7 @@ class GenerationOutput:
     logprobs: torch.Tensor  # [B, T_new] log pi(token) of the unmodified policy (before temperature/top-p)
     prompt_lengths: torch.Tensor  # [P] real tokens per prompt
     n_samples: int = 1
+    entropy: torch.Tensor | None = None  # [B, T_new] entropy of the unmodified policy at each generated token, 0 after EOS
 
     @property
     def sequences(self) -> torch.Tensor:
@@ -266,6 +267,7 @@ class TinyTransformer(nn.Module):
         prompt_mask = prompt_ids != pad_id
         completion = torch.full((b, max_new_tokens), pad_id, dtype=torch.long, device=device)
         logprobs = torch.zeros((b, max_new_tokens), device=device)
+        entropy = torch.zeros((b, max_new_tokens), device=device)
         done = torch.zeros(b, dtype=torch.bool, device=device)
         step_logits = (self._cached_steps if use_cache else self._recomputed_steps)(
             prompt_ids, prompt_mask, completion, done, n_samples, max_new_tokens)
@@ -273,15 +275,16 @@ class TinyTransformer(nn.Module):
         for step, (rows, logits) in enumerate(step_logits):
             # one uniform per row of the whole batch, finished or not: a row's draw never depends on the others
             uniforms = torch.rand(b, generator=generator, device=device)[rows]
-            token, logp = _sample(logits.float(), temperature, top_p, uniforms)
+            token, logp, token_entropy = _sample(logits.float(), temperature, top_p, uniforms)
             completion[rows, step] = token
             logprobs[rows, step] = logp
+            entropy[rows, step] = token_entropy
             done[rows] = token == eos_id
             n_new = step + 1
         # PAD is never sampled: the generated tokens are exactly the non-PAD ones (EOS included)
         mask = (completion[:, :n_new] != pad_id).long()
         return GenerationOutput(prompt_ids, prompt_mask.long(), completion[:, :n_new], mask, logprobs[:, :n_new],
-                                lengths, n_samples)
+                                lengths, n_samples, entropy[:, :n_new])
 
     def _cached_steps(self, prompt_ids, prompt_mask, completion, done, n_samples, max_new_tokens):
         """Yield ``(rows, logits [len(rows), V])`` for each step: the rows still generating and their next-token logits.
@@ -362,8 +365,10 @@ def _token_logp_entropy(logits, targets):
 
 
 def _sample(logits, temperature: float, top_p: float, uniforms):
-    """One token per row by inverting the CDF at ``uniforms``; its log-probability under the unmodified policy."""
+    """One token per row by inverting the CDF at ``uniforms``; its log-probability and the entropy
+    ``-sum_v p_v log p_v`` of the unmodified policy (before temperature and top-p)."""
     policy_logp = torch.log_softmax(logits, dim=-1)
+    entropy = -(policy_logp.exp() * policy_logp.clamp(min=-1e30)).sum(-1)  # suppressed ids: 0 * -inf -> 0
     if temperature == 0:
         token = logits.argmax(dim=-1)
     else:
@@ -378,4 +383,4 @@ def _sample(logits, temperature: float, top_p: float, uniforms):
         # the first index whose CDF exceeds u * total: a zero-probability token is never chosen
         index = torch.searchsorted(cdf, (uniforms * cdf[:, -1])[:, None], right=True).clamp(max=cdf.shape[-1] - 1)
         token = index.squeeze(-1) if order is None else order.gather(-1, index).squeeze(-1)
-    return token, policy_logp.gather(-1, token[:, None]).squeeze(-1)
+    return token, policy_logp.gather(-1, token[:, None]).squeeze(-1), entropy

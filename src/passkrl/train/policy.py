@@ -110,8 +110,11 @@ class Policy(Protocol):
 
     def sample(self, items: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator,
                logprobs: bool = True) -> Rollout:
-        """``n`` answers per item, with their log-probabilities under the sampling policy (``logprobs=False``:
-        left at zero, for :meth:`add_logprobs` to fill once the rollout is final)."""
+        """``n`` answers per item, with their log-probabilities under the sampling policy.
+
+        ``logprobs=False`` leaves ``old_logprobs`` at zero, for :meth:`add_logprobs` to fill once the
+        rollout is final, and ``mean_entropy`` at what the sampler saw (the entropy of the logits it
+        drew each token from), or NaN for a policy whose sampler does not report it."""
 
     def add_logprobs(self, rollout: Rollout) -> Rollout:
         """Fill ``old_logprobs`` and ``mean_entropy`` by one no-grad pass of :meth:`token_logprobs`."""
@@ -153,8 +156,10 @@ class MazePolicy:
                                   eos_id=self.tokenizer.eos_id, pad_id=self.tokenizer.pad_id, generator=generator,
                                   n_samples=n)
         completion_mask = out.completion_mask.float()
+        # the sampler's entropies: the same network on the cached path, equal to add_logprobs' to rounding
+        mean_entropy = ((out.entropy * completion_mask).sum(dim=1) / completion_mask.sum(dim=1).clamp(min=1)).numpy()
         rollout = Rollout(out.prompt_ids, out.prompt_mask, out.completion_ids, completion_mask,
-                          torch.zeros_like(completion_mask), np.zeros(len(out.completion_ids)),
+                          torch.zeros_like(completion_mask), mean_entropy,
                           [self.tokenizer.decode(row.tolist()) for row in out.completion_ids], n)
         return self.add_logprobs(rollout) if logprobs else rollout
 
@@ -227,7 +232,7 @@ class HFMazePolicy:
         is_eos = (completion == eos).long() if eos is not None else torch.zeros_like(completion)
         completion_mask = ((is_eos.cumsum(1) - is_eos) == 0).long()
         rollout = Rollout(batch["input_ids"][::n], batch["attention_mask"][::n], completion, completion_mask.float(),
-                          torch.zeros_like(completion, dtype=torch.float32), np.zeros(len(prompts)),
+                          torch.zeros_like(completion, dtype=torch.float32), np.full(len(prompts), np.nan),
                           [self.tokenizer.decode(row[m.bool()], skip_special_tokens=True)
                            for row, m in zip(completion, completion_mask)], n)
         return self.add_logprobs(rollout) if logprobs else rollout

@@ -108,7 +108,11 @@ def evaluate(policy: Policy, mazes: list, cfg: TrainConfig, step: int) -> dict[s
     correct_by_maze, entropies, wrong_distinct, sizes = [], [], [], []
     for start in range(0, len(mazes), per_chunk):
         chunk = mazes[start : start + per_chunk]
-        rollout = policy.sample(chunk, n, temperature=cfg.eval_temperature, top_p=cfg.eval_top_p, generator=gen)
+        # no log-probabilities: only the entropies are needed, and the sampler reports them
+        rollout = policy.sample(chunk, n, temperature=cfg.eval_temperature, top_p=cfg.eval_top_p, generator=gen,
+                                logprobs=False)
+        if np.isnan(rollout.mean_entropy).any():  # a sampler that does not (a Hugging Face model): one more pass
+            policy.add_logprobs(rollout)
         rewards = policy.score(chunk, rollout.answers, partial=False).reshape(len(chunk), n)  # [M, n]
         answers = np.array(rollout.answers, dtype=object).reshape(len(chunk), n)
         correct_by_maze.extend(rewards.sum(axis=1).astype(int).tolist())
