@@ -172,6 +172,19 @@ def test_every_study_plans_valid_configs_with_paired_arms():
     assert k_study["k=8"] == main["pass@k analytic"]
 
 
+def test_a_studys_own_settings_come_before_set_quick_and_the_arm():
+    main = get_study("main")
+    assert main.settings == {"n_test_mazes": 512}
+    full = runner.plan(main, 1, quick=False, out=Path("/x"))
+    assert {s.config.n_test_mazes for s in full} == {512}
+    assert {s.config.n_test_mazes for s in runner.plan(main, 1, quick=True, out=Path("/x"))} == {32}
+    explicit = runner.plan(main, 1, quick=False, out=Path("/x"), base={"n_test_mazes": 64})
+    assert {s.config.n_test_mazes for s in explicit} == {64}
+    # the larger pool is another run: the other studies' pass@1 arm is not silently reused for it
+    expl = {s.arm.label: s.run_dir for s in runner.plan(get_study("exploration"), 1, quick=False, out=Path("/x"))}
+    assert {s.arm.label: s.run_dir for s in full}["pass@1"] != expl["pass@1"]
+
+
 def test_scaled_lr_follows_the_eta_ratio():
     assert scaled_lr(2) == pytest.approx(TrainConfig.lr)
     assert scaled_lr(8) > scaled_lr(4) > TrainConfig.lr

@@ -89,6 +89,8 @@ def list_studies() -> str:
     for study in STUDIES.values():
         arms = ", ".join(arm.label for arm in study.arms)
         lines.append(f"{study.name:<12} {study.title}\n{'':<12} arms: {arms}")
+        if study.settings:
+            lines.append(f"{'':<12} every arm: " + ", ".join(f"{k}={v}" for k, v in study.settings.items()))
     return "\n".join(lines)
 
 

@@ -62,10 +62,13 @@ class RunSpec:
         return (self.run_dir / "eval.json").exists()
 
 
-def arm_config(arm: Arm, seed: int, *, quick: bool, base: dict[str, Any] | None = None, replicate: int = 0) -> TrainConfig:
-    """The trainer configuration of ``arm`` for ``seed`` and RL ``replicate`` (``base`` overrides the
-    trainer defaults first)."""
-    values: dict[str, Any] = dict(base or {})
+def arm_config(arm: Arm, seed: int, *, quick: bool, base: dict[str, Any] | None = None, replicate: int = 0,
+               study_settings: dict[str, Any] | None = None) -> TrainConfig:
+    """The trainer configuration of ``arm`` for ``seed`` and RL ``replicate``: the trainer defaults,
+    changed by the study's own ``study_settings``, then by ``base`` (``--set``), then by ``--quick``,
+    then by the arm."""
+    values: dict[str, Any] = dict(study_settings or {})
+    values.update(base or {})
     if quick:
         values.update(QUICK_OVERRIDES)
     values.update(arm.overrides)
@@ -108,7 +111,8 @@ def plan(study: Study, seeds: int, *, quick: bool, out: Path, base: dict[str, An
     for arm in study.arms:
         for seed in range(seeds):
             for replicate in range(replicates):
-                config = arm_config(arm, seed, quick=quick, base=base, replicate=replicate)
+                config = arm_config(arm, seed, quick=quick, base=base, replicate=replicate,
+                                    study_settings=study.settings)
                 specs.append(RunSpec(arm, seed, replicate, config, run_dir_for(out, config)))
     return specs
 
