@@ -23,6 +23,9 @@ shapes with ``--n-prompts`` / ``--n-rollouts``):
    ``collect_batch`` scoring old log-probabilities once for the kept groups, against the same
    rounds each scored as sampled (the reference), on the same steps and seeds: seconds per batch,
    rounds per batch, and the ratio.
+6. **The evaluation** of the whole default test pool (384 mazes x 16 answers, same policy as 5):
+   entropies reported by the sampler, against a second no-grad pass of the network for them (the
+   reference); the same answers (checked), seconds each and the ratio.
 
     python benchmarks/bench_trainer.py [--steps 6] [--skip-trl] [--n-prompts 8 --n-rollouts 32]
 """
@@ -157,6 +160,36 @@ class ScoredEveryRound:
         return self._policy.sample(*args, logprobs=True, **kwargs)
 
 
+class EntropyBySecondPass:
+    """The policy, with a sampler that reports no entropies: the evaluation's reference for section 6."""
+
+    def __init__(self, policy):
+        self._policy = policy
+
+    def __getattr__(self, name):
+        return getattr(self._policy, name)
+
+    def sample(self, *args, **kwargs):
+        rollout = self._policy.sample(*args, **kwargs)
+        rollout.mean_entropy = np.full(len(rollout.answers), np.nan)  # evaluate() then runs add_logprobs
+        return rollout
+
+
+def evaluation_times(policy, data, cfg: TrainConfig) -> dict[str, float]:
+    """Seconds of one ``evaluate`` of ``data.test``, sampler's entropies vs a second pass (same answers)."""
+    from passkrl.train.trainer import evaluate
+
+    times, results = {}, {}
+    for name, evaluated in (("entropies from the sampler", policy), ("second pass (reference)", EntropyBySecondPass(policy))):
+        start = time.perf_counter()
+        results[name] = evaluate(evaluated, data.test, cfg, step=0)
+        times[name] = time.perf_counter() - start
+    first, second = results.values()
+    if first["correct"] != second["correct"] or abs(first["entropy"] - second["entropy"]) > 1e-5:
+        raise AssertionError("the two evaluations differ")
+    return times
+
+
 def dynamic_sampling_times(policy, data, cfg: TrainConfig, steps: int) -> dict[str, list[float]]:
     """Seconds per ``collect_batch`` with dynamic sampling, kept groups scored once vs every round scored."""
     from passkrl.train.trainer import collect_batch
@@ -243,6 +276,12 @@ def main() -> None:
           f"{np.mean(times['rounds']):.1f} per batch), median seconds per batch over {args.steps} steps:")
     print(f"  kept groups scored once              {ours_s:8.3f}")
     print(f"  every round scored (reference)       {reference_s:8.3f}   => {reference_s / ours_s:.2f}x faster")
+
+    seconds = evaluation_times(trained, data, cfg)
+    ours_s, reference_s = seconds.values()
+    print(f"\nevaluation ({source}, {len(data.test)} test mazes x {cfg.eval_samples} answers, same answers), seconds:")
+    print(f"  entropies from the sampler           {ours_s:8.2f}")
+    print(f"  second pass (reference)              {reference_s:8.2f}   => {reference_s / ours_s:.2f}x faster")
 
 
 if __name__ == "__main__":
