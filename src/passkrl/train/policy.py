@@ -87,6 +87,11 @@ def concat(parts: list[Rollout], pad_id: int = 0) -> Rollout:
     )
 
 
+def mean_over_answer(values_bt: torch.Tensor, completion_mask: torch.Tensor) -> np.ndarray:
+    """``[B]``: each answer's mean of a per-token quantity over its own tokens (EOS included)."""
+    return ((values_bt * completion_mask).sum(dim=1) / completion_mask.sum(dim=1).clamp(min=1)).numpy()
+
+
 @torch.no_grad()
 def add_logprobs(policy: Policy, rollout: Rollout) -> Rollout:
     """Fill the rollout's ``old_logprobs`` and ``mean_entropy`` by one no-grad pass of the policy's
@@ -94,8 +99,7 @@ def add_logprobs(policy: Policy, rollout: Rollout) -> Rollout:
     up to rounding."""
     logprobs, entropy = policy.token_logprobs(rollout)
     rollout.old_logprobs = logprobs
-    n_tokens = rollout.completion_mask.sum(dim=1).clamp(min=1)
-    rollout.mean_entropy = ((entropy * rollout.completion_mask).sum(dim=1) / n_tokens).numpy()
+    rollout.mean_entropy = mean_over_answer(entropy, rollout.completion_mask)
     return rollout
 
 
@@ -157,7 +161,7 @@ class MazePolicy:
                                   n_samples=n)
         completion_mask = out.completion_mask.float()
         # the sampler's entropies: the same network on the cached path, equal to add_logprobs' to rounding
-        mean_entropy = ((out.entropy * completion_mask).sum(dim=1) / completion_mask.sum(dim=1).clamp(min=1)).numpy()
+        mean_entropy = mean_over_answer(out.entropy, completion_mask)
         rollout = Rollout(out.prompt_ids, out.prompt_mask, out.completion_ids, completion_mask,
                           torch.zeros_like(completion_mask), mean_entropy,
                           [self.tokenizer.decode(row.tolist()) for row in out.completion_ids], n)

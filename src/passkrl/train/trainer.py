@@ -31,7 +31,6 @@ Where this departs from the paper, and why (docs/training.md has the measurement
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import signal
@@ -53,7 +52,7 @@ from passkrl.train import checkpoint as ckpt
 from passkrl.train import text_policy
 from passkrl.train.config import TrainConfig, parse_int_list
 from passkrl.train.policy import Policy, build_policy
-from passkrl.train.warmup import warm_up, weights_path
+from passkrl.train.warmup import settings_digest, warm_up, weights_path
 
 # ------------------------------------------------------------------------------------- data
 
@@ -160,8 +159,7 @@ def evaluate_warm_up(policy: Policy, mazes: list, cfg: TrainConfig) -> dict[str,
     stat = weights.stat()
     settings = {f.name: str(getattr(cfg, f.name)) for f in dataclasses.fields(cfg) if f.name not in NOT_SEEN_AT_STEP_0}
     settings["weights"] = f"{stat.st_size}:{stat.st_mtime_ns}"
-    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-    path = weights.with_name(f"{weights.stem}-step0-{key}.json")
+    path = weights.with_name(f"{weights.stem}-step0-{settings_digest(settings)}.json")
     if path.exists():
         try:
             result = json.loads(path.read_text(encoding="utf-8"))

@@ -36,13 +36,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("PASSKRL_CACHE") or Path.home() / ".cache" / "passkrl") / "warmup"
 
 
+def settings_digest(settings: dict, length: int = 16) -> str:
+    """A short stable name for a dict of settings: hex SHA-256 of its sorted JSON."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:length]
+
+
 def cache_key(cfg: TrainConfig) -> str:
     fields = WARMUP_FIELDS + (TEXT_TASK_FIELDS if cfg.task != "maze" else ())
     settings = {name: str(getattr(cfg, name)) for name in fields}
     settings["version"] = CACHE_VERSION
     if cfg.model is not None and Path(cfg.model).is_dir():  # a changed model directory is a new warm-up
         settings["model_mtime"] = max((f.stat().st_mtime for f in Path(cfg.model).iterdir()), default=0.0)
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    return settings_digest(settings)
 
 
 def weights_path(cfg: TrainConfig) -> Path:
