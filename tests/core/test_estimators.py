@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from decimal import Decimal, localcontext
 from math import comb
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from passkrl import estimators
-from passkrl.estimators import INFO, REGISTRY, compute
+from passkrl.estimators import REGISTRY, compute
 
 from .oracle import analytic_bruteforce, grpo_reference, pkpo_bruteforce
 
@@ -22,9 +23,7 @@ DETERMINISTIC = [name for name in REGISTRY if name not in ("passk_full", "passk_
 
 def extra_params(name, rewards):
     """Parameters an estimator needs to run (entropies for the entropy-adaptive shaper)."""
-    if name == "adaptive_entropy":
-        return {"entropy": np.linspace(0.1, 1.0, np.asarray(rewards).shape[0])}
-    return {}
+    return {key: np.linspace(0.1, 1.0, np.asarray(rewards).shape[0]) for key in REGISTRY[name].needs}
 
 
 def binary_rows(n):
@@ -274,7 +273,7 @@ def reward_matrices(draw, binary=None):
 
 
 def runnable(name, rewards, k):
-    info = INFO[name]
+    info = REGISTRY[name]
     if info.binary_only and not np.isin(rewards, (0.0, 1.0)).all():
         return False
     if name == "pkpo_loo" and k >= rewards.shape[1]:
@@ -286,7 +285,7 @@ def runnable(name, rewards, k):
 @given(reward_matrices())
 def test_zero_sum_where_the_definition_implies_it(data):
     rewards, k = data
-    for name, info in INFO.items():
+    for name, info in REGISTRY.items():
         if info.zero_sum and runnable(name, rewards, k):
             adv = compute(name, rewards, k=k, generator=0, **extra_params(name, rewards))
             np.testing.assert_allclose(adv.sum(axis=1), 0, atol=1e-9, err_msg=name)
@@ -312,7 +311,7 @@ def test_permutation_equivariance(data, random):
 def test_all_equal_rewards_give_zero(n, value, data):
     k = data.draw(st.integers(1, n))
     rewards = np.full((2, n), value)
-    for name, info in INFO.items():
+    for name, info in REGISTRY.items():
         if name.startswith("pkpo") or not runnable(name, rewards, k):
             continue  # PKPO weights are not centred (they sum to k * max@k)
         if name == "grpo_passk_tang" and n < 2:
@@ -410,19 +409,64 @@ def test_bad_input_raises_clear_value_errors(call, message):
 
 
 def test_register_a_user_estimator():
-    @estimators.register("test_sign", summary="sign of the centred reward")
-    def sign(rewards, *, k, mask=None, generator=None):
-        return torch.sign(rewards - rewards.mean(dim=1, keepdim=True))
+    @dataclasses.dataclass(frozen=True)
+    class SignParams:
+        scale: float = 1.0
+
+    @estimators.register("test_sign", params=SignParams, summary="sign of the centred reward")
+    def sign(groups, params, *, k, generator):
+        centred = groups.rewards - groups.rewards.mean(dim=1, keepdim=True)
+        return params.scale * torch.sign(centred)
 
     try:
         assert "test_sign" in estimators.names()
         np.testing.assert_array_equal(compute("test_sign", [[1.0, 0.0]], k=1), [[1.0, -1.0]])
+        np.testing.assert_array_equal(compute("test_sign", [[1.0, 0.0]], k=1, scale=2.0), [[2.0, -2.0]])
         with pytest.raises(ValueError, match="already registered"):
             estimators.register("test_sign")(sign)
-        # compute validates input for user estimators too
+        # compute validates input and parameters for user estimators too
         with pytest.raises(ValueError, match="finite"):
             compute("test_sign", [[1.0, float("nan")]], k=1)
+        with pytest.raises(ValueError, match="unknown parameter.*size.*accepts: scale"):
+            compute("test_sign", [[1.0, 0.0]], k=1, size=2)
     finally:
         REGISTRY.pop("test_sign")
-        INFO.pop("test_sign")
     assert "passk_analytic" in estimators.describe()
+
+
+def test_a_kernel_receives_checked_groups_once_and_nested_estimators_reuse_them(monkeypatch):
+    """compute() validates once; a shaper's nested estimators get the same Groups, unchecked again."""
+    import passkrl.core.estimators as core
+
+    calls = []
+    real_prepare = core.prepare
+    monkeypatch.setattr(core, "prepare", lambda *a, **kw: calls.append(1) or real_prepare(*a, **kw))
+    seen = []
+    real_kernel = REGISTRY["grpo"].kernel
+    monkeypatch.setitem(REGISTRY, "grpo", dataclasses.replace(
+        REGISTRY["grpo"], kernel=lambda g, p, **kw: seen.append(g) or real_kernel(g, p, **kw)))
+    compute("combination", [[1.0, 0.0, 0.0, 1.0]], k=2, passk="passk_analytic", pass1="grpo")
+    assert len(calls) == 1 and len(seen) == 1 and isinstance(seen[0], core.Groups)
+
+
+@pytest.mark.parametrize(
+    "name, params, message",
+    [
+        ("combination", {"passk": "nope"}, "combination passk='nope' is not a registered estimator"),
+        ("drop_easy", {"threshold": float("nan")}, "threshold must be a finite number"),
+        ("passk_bootstrap", {"n_groups": 0}, "n_groups must be a positive integer"),
+        ("passk_analytic", {"form": "exact"}, "form must be 'auto', 'binary' or 'continuous'"),
+        ("combination", {"passk": "adaptive_entropy"}, "needs entropy, which combination does not receive"),
+        ("adaptive_entropy", {"entropy": [1.0]}, "unknown parameter.*entropy"),
+    ],
+)
+def test_check_params_refuses_bad_parameters_before_any_work(name, params, message):
+    with pytest.raises(ValueError, match=message):
+        estimators.check_params(name, params)
+
+
+def test_check_params_returns_the_parameters_dataclass_with_its_defaults():
+    p = estimators.check_params("drop_easy", {"threshold": 0.5})
+    assert (p.base, p.threshold) == ("passk_analytic", 0.5)
+    assert REGISTRY["adaptive_entropy"].needs == ("entropy",)
+    assert [name for name, r in REGISTRY.items() if not r.uses_k] == ["grpo", "dr_grpo", "rloo", "grpo_passk_tang"]

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from passkrl.estimators import KSchedule, compute
+from passkrl.estimators import compute
 
 
 def rows_with_accuracy(n, counts):
@@ -65,16 +65,5 @@ def test_alpha_reweight():
 
 
 def test_nested_unknown_estimator_is_named():
-    with pytest.raises(ValueError, match="unknown estimator 'nope'"):
+    with pytest.raises(ValueError, match="passk='nope' is not a registered estimator"):
         compute("combination", rows_with_accuracy(4, [1]), k=2, passk="nope")
-
-
-def test_k_schedule():
-    schedule = KSchedule.parse("8@0,1@100")
-    assert [schedule.k_at(s) for s in (0, 99, 100, 500)] == [8, 8, 1, 1]
-    assert schedule.max_k == 8 and str(schedule) == "8@0,1@100"
-    assert KSchedule.parse("4").k_at(10_000) == 4
-    for bad, message in [("", "empty"), ("8@5", "start at step 0"), ("a@0", "not K or K@STEP"), ("0@0", ">= 1"),
-                         ("4@0,2@0", "names a step twice")]:
-        with pytest.raises(ValueError, match=message):
-            KSchedule.parse(bad)

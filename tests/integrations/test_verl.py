@@ -23,7 +23,6 @@ from verl.trainer.ppo import core_algos, ray_trainer
 
 import passkrl.integrations.verl as pv
 from passkrl import estimators
-from passkrl.core.estimators import param_names
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "recipes" / "verl"
@@ -65,7 +64,7 @@ def _expected(name, data, *, k, seed=None, **params):
     for g, rows in enumerate(order.values()):
         rewards[g, : len(rows)] = scores[rows]
         valid[g, : len(rows)] = True
-    if "entropy" in param_names(name):
+    if "entropy" in estimators.REGISTRY[name].needs:
         mask = data.batch["response_mask"].double()
         per_response = (-data.batch["old_log_probs"].double() * mask).sum(-1) / mask.sum(-1)
         entropy = torch.zeros_like(rewards)

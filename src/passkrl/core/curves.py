@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from passkrl.core.estimators import REGISTRY
+from passkrl.core.estimators import compute, lookup
 
 SAMPLING = ("passk_full", "passk_bootstrap")
 
@@ -69,16 +69,15 @@ class AdvantageCurve:
 
 def advantage_curve(name: str, *, n: int, k: int, n_draws: int = 400, seed: int = 0, **params) -> AdvantageCurve:
     """``A_pos(c)``, ``A_neg(c)`` of a registered estimator for ``c = 0..n`` correct out of ``n``."""
-    if name not in REGISTRY:
-        raise ValueError(f"unknown estimator {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    lookup(name)
     if not 1 <= k <= n:
         raise ValueError(f"need 1 <= k <= n, got n={n}, k={k}")
     rewards = torch.tensor([[1.0] * c + [0.0] * (n - c) for c in range(n + 1)], dtype=torch.float64)  # [n+1, n]
     if name in SAMPLING:
         gen = torch.Generator().manual_seed(seed)
-        adv = sum(REGISTRY[name](rewards, k=k, generator=gen, **params) for _ in range(n_draws)) / n_draws
+        adv = sum(compute(name, rewards, k=k, generator=gen, **params) for _ in range(n_draws)) / n_draws
     else:
-        adv = REGISTRY[name](rewards, k=k, **params)
+        adv = compute(name, rewards, k=k, **params)
     adv = adv.numpy()
     correct = rewards.numpy() == 1
     with np.errstate(invalid="ignore"):

@@ -3,14 +3,17 @@
 One prompt has a group of ``n`` sampled responses with rewards ``r_1..r_n``. A *k-subset* ``S`` is a
 set of ``k`` distinct responses; its group reward is ``max_{i in S} r_i`` (for binary rewards: 1 if
 any response in ``S`` is correct). Pass@k Training (Chen et al., arXiv 2508.10751) rewards a response
-by the k-subsets it belongs to. Every estimator here has one signature::
+by the k-subsets it belongs to. Every estimator here is one registered record (:class:`Estimator`)
+whose kernel has one signature::
 
-    fn(rewards: Tensor[P, N], *, k: int, mask: Tensor[P, N] | None = None,
-       generator: torch.Generator | int | None = None, **params) -> Tensor[P, N]
+    kernel(groups: Groups, params: <its frozen dataclass>, *, k: int,
+           generator: torch.Generator | None, **inputs) -> Tensor[P, N]
 
-``P`` prompts (groups), ``N`` responses per prompt (the widest group); ``mask`` marks the valid
-responses of ragged groups, and masked entries get advantage 0. Users call
-:func:`passkrl.estimators.compute`, which also accepts numpy arrays and returns the same kind.
+``P`` prompts (groups), ``N`` responses per prompt (the widest group); ``groups.valid`` marks the
+valid responses of ragged groups, and masked entries get advantage 0. :func:`compute` is the one
+place that validates (rewards, mask, ``k``, parameters, declared inputs such as ``entropy``) before
+it calls a kernel; kernels and the shapers nesting them (:func:`nested`) receive checked groups.
+Users call :func:`passkrl.estimators.compute`, which accepts numpy arrays and returns the same kind.
 
 Notation in the comments: ``c`` correct responses in a group, ``q = C(n-c, k) / C(n, k)`` the chance
 that a random k-subset holds no correct response, ``mu = 1 - q`` (eq. 11), ``sigma = sqrt(mu q)``
@@ -23,65 +26,125 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from passkrl.core.combinatorics import log_comb, log_miss_table
+from passkrl.core.combinatorics import comb_ratio, log_miss_table
 
-Estimator = Callable[..., torch.Tensor]
+Kernel = Callable[..., torch.Tensor]
+"""``kernel(groups, params, *, k, generator, **inputs) -> Tensor[P, N]``: the maths of one estimator on
+groups that :func:`compute` has already validated (``Groups``), with its parameters as one frozen
+dataclass instance and the extra per-batch inputs it declared in ``needs`` (e.g. ``entropy``)."""
 
 
 @dataclass(frozen=True)
-class EstimatorInfo:
-    """What the registry knows about an estimator besides its function."""
+class NoParams:
+    """The parameters of an estimator that takes none."""
+
+
+@dataclass(frozen=True)
+class Estimator:
+    """One registered estimator: its kernel and everything :func:`compute` needs to know about it."""
 
     name: str
-    params: type | None  # frozen dataclass of its parameters (None: takes none)
-    binary_only: bool  # rejects rewards outside {0, 1}
-    zero_sum: bool  # advantages sum to zero over every group (a tested property)
-    summary: str
+    kernel: Kernel
+    params: type = NoParams  # frozen dataclass; its fields are the parameters, its defaults the defaults
+    needs: tuple[str, ...] = ()  # per-batch inputs besides the rewards, e.g. ("entropy",)
+    binary_only: bool = False  # rejects rewards outside {0, 1}
+    zero_sum: bool = False  # advantages sum to zero over every group (a tested property)
+    uses_k: bool = True  # False for the pass@1 baselines, which ignore k (callers may default it to 1)
+    summary: str = ""
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(self.params))
+
+    def make_params(self, values: Mapping[str, Any] | None = None) -> Any:
+        """The parameters dataclass from ``values``; raises ``ValueError`` naming a bad name or value.
+
+        Unknown names are refused, each value is checked by the dataclass (``__post_init__``), and a
+        parameter naming another estimator (``metadata={"estimator": True}``) must name a registered
+        one that needs no inputs this estimator does not receive.
+        """
+        values = dict(values or {})
+        unknown = sorted(set(values) - set(self.param_names))
+        if unknown:
+            accepted = ", ".join(self.param_names) or "no parameters"
+            raise ValueError(
+                f"estimator {self.name!r} got unknown parameter(s) {', '.join(unknown)}; it accepts: {accepted}"
+            )
+        for f in dataclasses.fields(self.params):
+            if f.metadata.get("estimator") and f.name in values:
+                inner = lookup(values[f.name], what=f"{self.name} {f.name}=")
+                missing = sorted(set(inner.needs) - set(self.needs))
+                if missing:
+                    raise ValueError(
+                        f"estimator {self.name!r}: {f.name}={values[f.name]!r} needs {', '.join(missing)}, "
+                        f"which {self.name} does not receive"
+                    )
+        return self.params(**values)
 
 
 REGISTRY: dict[str, Estimator] = {}
-INFO: dict[str, EstimatorInfo] = {}
 
 
 def register(
     name: str,
     *,
-    params: type | None = None,
+    params: type = NoParams,
+    needs: tuple[str, ...] = (),
     binary_only: bool = False,
     zero_sum: bool = False,
+    uses_k: bool = True,
     summary: str = "",
-) -> Callable[[Estimator], Estimator]:
-    """Decorator: add an estimator to :data:`REGISTRY` under ``name``.
+) -> Callable[[Kernel], Kernel]:
+    """Decorator: add the kernel ``fn(groups, params, *, k, generator, **inputs)`` under ``name``.
 
-    The function must accept ``(rewards, *, k, mask=None, generator=None, **params)`` with
-    ``rewards`` a float64 torch tensor ``[P, N]`` and return advantages of the same shape. When it is
-    called through :func:`passkrl.estimators.compute`, inputs are validated first (finite rewards,
-    ``1 <= k <= n`` per group, binary rewards where ``binary_only``) and ``params`` are checked
-    against the fields of the ``params`` dataclass.
+    ``groups`` is a validated :class:`Groups` (finite float64 rewards with masked entries 0,
+    ``1 <= k <= n`` in every group, binary rewards where ``binary_only``), ``params`` an instance of
+    the ``params`` dataclass and ``inputs`` the per-batch inputs named in ``needs``. The kernel returns
+    advantages ``[P, N]`` (0 on masked entries). :func:`compute` does every check before the call.
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"estimator name must be a non-empty string, got {name!r}")
+    if not (dataclasses.is_dataclass(params) and isinstance(params, type)):
+        raise ValueError(f"params of estimator {name!r} must be a dataclass type, got {params!r}")
 
-    def decorator(fn: Estimator) -> Estimator:
+    def decorator(fn: Kernel) -> Kernel:
         if name in REGISTRY:
             raise ValueError(f"an estimator named {name!r} is already registered")
-        REGISTRY[name] = fn
         doc = (fn.__doc__ or "").strip().splitlines()
-        INFO[name] = EstimatorInfo(name, params, binary_only, zero_sum, summary or (doc[0] if doc else ""))
+        REGISTRY[name] = Estimator(
+            name, fn, params, tuple(needs), binary_only, zero_sum, uses_k, summary or (doc[0] if doc else "")
+        )
         return fn
 
     return decorator
 
 
+def lookup(name: Any, *, what: str = "") -> Estimator:
+    """The registered estimator ``name``; ``ValueError`` listing the known names otherwise."""
+    record = REGISTRY.get(name) if isinstance(name, str) else None
+    if record is None:
+        prefix = f"{what}{name!r} is not a registered estimator" if what else f"unknown estimator {name!r}"
+        raise ValueError(f"{prefix}; known: {', '.join(sorted(REGISTRY))}")
+    return record
+
+
+def check_params(name: str, params: Mapping[str, Any] | None = None) -> Any:
+    """Check ``params`` for the estimator ``name`` without computing anything; return its dataclass.
+
+    The one check shared by :func:`compute`, the trainer's config and the verl and TRL adapters.
+    """
+    return lookup(name).make_params(params)
+
+
 # --------------------------------------------------------------------------------------------------
-# Input preparation shared by every estimator
+# Input validation: done once, in compute()
 # --------------------------------------------------------------------------------------------------
 
 
@@ -89,16 +152,30 @@ def register(
 class Groups:
     """Validated rewards with their mask and group sizes (all on the rewards' device)."""
 
-    rewards: torch.Tensor  # [P, N] float64; masked entries set to 0
+    rewards: torch.Tensor  # [P, N] float64, finite; masked entries set to 0
     valid: torch.Tensor  # [P, N] bool
     n: torch.Tensor  # [P] int64, valid responses per group
     full: bool  # no entry is masked (lets estimators skip ragged bookkeeping)
+    binary: bool  # every reward is 0 or 1
+
+    def require_binary(self, who: str) -> None:
+        """Raise naming the first reward outside {0, 1} unless ``binary``."""
+        if not self.binary:
+            non_binary = (self.rewards != 0) & (self.rewards != 1)
+            p, i = (int(v) for v in torch.nonzero(non_binary)[0])
+            raise ValueError(f"{who} needs binary rewards in {{0, 1}}; rewards[{p}, {i}] = {self.rewards[p, i].item()}")
 
 
-def prepare(rewards: torch.Tensor, mask: torch.Tensor | None, k: int, *, binary_only: bool = False) -> Groups:
+def _check_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ValueError(f"k must be an integer, got {k!r}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got k={int(k)}")
+    return int(k)
+
+
+def prepare(rewards: torch.Tensor, mask: torch.Tensor | None, k: int) -> Groups:
     """Check shapes, ``k`` and reward values; return float64 rewards with masked entries zeroed."""
-    if not isinstance(rewards, torch.Tensor):
-        rewards = torch.as_tensor(np.asarray(rewards))
     if rewards.dim() != 2:
         raise ValueError(
             f"rewards must have shape [n_prompts, n_rollouts] (2 dimensions), got shape {tuple(rewards.shape)}"
@@ -106,11 +183,7 @@ def prepare(rewards: torch.Tensor, mask: torch.Tensor | None, k: int, *, binary_
     n_prompts, n_rollouts = rewards.shape
     if n_prompts == 0 or n_rollouts == 0:
         raise ValueError(f"rewards is empty: shape {tuple(rewards.shape)}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise ValueError(f"k must be an integer, got {k!r}")
-    k = int(k)
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got k={k}")
+    k = _check_k(k)
     rewards64 = rewards.to(torch.float64)
     if mask is None:
         valid = torch.ones_like(rewards64, dtype=torch.bool)
@@ -132,18 +205,72 @@ def prepare(rewards: torch.Tensor, mask: torch.Tensor | None, k: int, *, binary_
             f"k={k} is larger than the group size n={int(n[group])} of group {group}: "
             "every group needs at least k valid responses"
         )
-    finite = torch.isfinite(rewards64)
-    if not bool(finite.all()):
-        p, i = (int(v) for v in torch.nonzero(~finite)[0])
-        raise ValueError(f"rewards must be finite; rewards[{p}, {i}] = {rewards64[p, i].item()}")
-    if binary_only:
-        non_binary = (rewards64 != 0) & (rewards64 != 1)
-        if bool(non_binary.any()):
-            p, i = (int(v) for v in torch.nonzero(non_binary)[0])
-            raise ValueError(
-                f"this estimator needs binary rewards in {{0, 1}}; rewards[{p}, {i}] = {rewards64[p, i].item()}"
-            )
-    return Groups(rewards64, valid, n, full)
+    # One pass for the common case: rewards in {0, 1} are finite.
+    binary = bool(((rewards64 == 0) | (rewards64 == 1)).all())
+    if not binary:
+        finite = torch.isfinite(rewards64)
+        if not bool(finite.all()):
+            p, i = (int(v) for v in torch.nonzero(~finite)[0])
+            raise ValueError(f"rewards must be finite; rewards[{p}, {i}] = {rewards64[p, i].item()}")
+    return Groups(rewards64, valid, n, full, binary)
+
+
+def _as_tensor(rewards: Any) -> torch.Tensor:
+    tensor = rewards if isinstance(rewards, torch.Tensor) else torch.as_tensor(np.asarray(rewards))
+    if tensor.dtype.is_complex or not (tensor.dtype.is_floating_point or tensor.dtype in (
+        torch.bool, torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8
+    )):
+        raise ValueError(f"rewards must be real numbers, got dtype {tensor.dtype}")
+    return tensor
+
+
+def compute(
+    name: str,
+    rewards: Any,
+    *,
+    k: int,
+    mask: Any = None,
+    generator: torch.Generator | int | None = None,
+    **params_and_inputs: Any,
+) -> Any:
+    """Advantages ``[n_prompts, n_rollouts]`` of the estimator ``name`` for ``rewards`` of that shape.
+
+    ``rewards`` may be a numpy array, a torch tensor (any device) or nested lists; the result is the
+    same kind (lists give numpy), on the same device, in the rewards' floating dtype (float64 for
+    integer or boolean rewards). ``mask`` (same shape, true = valid) marks ragged groups; masked
+    entries get 0. ``generator`` (a ``torch.Generator`` or an int seed) drives the sampling
+    estimators. Keyword arguments are the estimator's parameters and the inputs it ``needs``
+    (``entropy=`` for ``adaptive_entropy``). Bad input raises ``ValueError`` naming the problem.
+    """
+    record = lookup(name)
+    inputs = {key: params_and_inputs.pop(key) for key in record.needs if key in params_and_inputs}
+    params = record.make_params(params_and_inputs)
+    missing = [key for key in record.needs if inputs.get(key) is None]
+    if missing:
+        raise ValueError(f"estimator {name!r} needs {missing[0]}=... (see its docstring for the shape)")
+    is_torch = isinstance(rewards, torch.Tensor)
+    tensor = _as_tensor(rewards)
+    out_dtype = tensor.dtype if tensor.dtype.is_floating_point else torch.float64
+    g = prepare(tensor, mask, k)
+    if record.binary_only:
+        g.require_binary(f"estimator {name!r}")
+    gen = _as_generator(generator, tensor.device)
+    advantages = record.kernel(g, params, k=int(k), generator=gen, **inputs).to(out_dtype)
+    return advantages if is_torch else advantages.cpu().numpy()
+
+
+def nested(name: str, g: Groups, *, k: int, generator: torch.Generator | None, **inputs: Any) -> torch.Tensor:
+    """Run the registered estimator ``name`` with its default parameters on already-checked groups
+    (how a shaper calls the estimator it wraps; :meth:`Estimator.make_params` checked the name)."""
+    record = lookup(name)
+    if record.binary_only:
+        g.require_binary(f"estimator {name!r}")
+    return record.kernel(g, record.params(), k=k, generator=generator, **{key: inputs[key] for key in record.needs})
+
+
+def _check_choice(field: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{field} must be {', '.join(repr(c) for c in choices[:-1])} or {choices[-1]!r}, got {value!r}")
 
 
 def _as_generator(generator: torch.Generator | int | None, device: torch.device) -> torch.Generator | None:
@@ -190,29 +317,28 @@ def _standardise(g: Groups) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------------
 
 
-@register("grpo", zero_sum=True, summary="GRPO: (r - mean) / std, population std; all-equal groups get 0")
-def grpo(rewards, *, k: int = 1, mask=None, generator=None) -> torch.Tensor:
+@register("grpo", zero_sum=True, uses_k=False, summary="GRPO: (r - mean) / std, population std; all-equal groups get 0")
+def grpo(g: Groups, p: NoParams, *, k: int, generator) -> torch.Tensor:
     """GRPO (arXiv 2402.03300): ``A_i = (r_i - mean r) / std r``; ``k`` is ignored.
 
     The std is the population std (the ``1/N`` inside eq. 2 of arXiv 2508.10751 is a typo; eq. 12
     uses the population std). A group with all-equal rewards gets zeros, not a division by an epsilon.
     """
-    return _standardise(prepare(rewards, mask, 1))
+    return _standardise(g)
 
 
-@register("dr_grpo", zero_sum=True, summary="Dr. GRPO: r - mean (no std)")
-def dr_grpo(rewards, *, k: int = 1, mask=None, generator=None) -> torch.Tensor:
+@register("dr_grpo", zero_sum=True, uses_k=False, summary="Dr. GRPO: r - mean (no std)")
+def dr_grpo(g: Groups, p: NoParams, *, k: int, generator) -> torch.Tensor:
     """Dr. GRPO (arXiv 2503.20783): ``A_i = r_i - mean r``; ``k`` is ignored."""
-    return _centred(prepare(rewards, mask, 1))
+    return _centred(g)
 
 
-@register("rloo", zero_sum=True, summary="RLOO: r_i - mean of the other responses")
-def rloo(rewards, *, k: int = 1, mask=None, generator=None) -> torch.Tensor:
+@register("rloo", zero_sum=True, uses_k=False, summary="RLOO: r_i - mean of the other responses")
+def rloo(g: Groups, p: NoParams, *, k: int, generator) -> torch.Tensor:
     """REINFORCE leave-one-out (arXiv 2402.14740): ``A_i = r_i - mean_{j != i} r_j``.
 
     Equals ``n/(n-1) (r_i - mean r)``. A group of one response has no baseline and gets 0.
     """
-    g = prepare(rewards, mask, 1)
     n = g.n.to(torch.float64)
     scale = torch.where(g.n > 1, n / (n - 1).clamp(min=1), torch.zeros_like(n))
     return _centred(g) * scale[:, None]
@@ -229,6 +355,9 @@ class AnalyticParams:
     """``binary``: closed form of eqs. 11-15 (rewards must be 0/1); ``continuous``: the exact max@k
     form for real rewards; ``auto``: binary when every reward is 0 or 1."""
 
+    def __post_init__(self) -> None:
+        _check_choice("form", self.form, ("auto", "binary", "continuous"))
+
 
 @register(
     "passk_analytic",
@@ -236,7 +365,7 @@ class AnalyticParams:
     zero_sum=True,
     summary="Pass@k Training, analytic: exact mean over all k-subsets (eqs. 11-15; max@k for real rewards)",
 )
-def passk_analytic(rewards, *, k: int, mask=None, generator=None, form: str = "auto") -> torch.Tensor:
+def passk_analytic(g: Groups, p: AnalyticParams, *, k: int, generator) -> torch.Tensor:
     """``A_i = mean_{S containing i} (max(S) - mu) / sigma`` over all ``C(n, k)`` k-subsets.
 
     ``mu`` and ``sigma`` are the mean and population std of ``max(S)`` over all k-subsets.
@@ -245,13 +374,9 @@ def passk_analytic(rewards, *, k: int, mask=None, generator=None, form: str = "a
     ``C(n-c-1, k-1)/C(n-1, k-1) = q n/(n-c)``), which makes the group sum ``c A_pos + (n-c) A_neg = 0``
     exact. Real-valued rewards use the rank form (see :func:`_analytic_continuous`). ``k = 1`` is GRPO.
     """
-    if form not in ("auto", "binary", "continuous"):
-        raise ValueError(f"form must be 'auto', 'binary' or 'continuous', got {form!r}")
-    g = prepare(rewards, mask, k, binary_only=form == "binary")
-    if form == "auto":
-        is_binary = bool(((g.rewards == 0) | (g.rewards == 1)).all())
-        form = "binary" if is_binary else "continuous"
-    if form == "binary":
+    if p.form == "binary":
+        g.require_binary("passk_analytic with form='binary'")
+    if p.form == "binary" or (p.form == "auto" and g.binary):
         return _analytic_binary(g, k)
     return _analytic_continuous(g, k)
 
@@ -286,7 +411,7 @@ def _analytic_binary(g: Groups, k: int) -> torch.Tensor:
     a_pos = torch.where(degenerate, torch.zeros_like(a_pos), a_pos)
     a_neg = torch.where(degenerate, torch.zeros_like(a_neg), a_neg)
     out = torch.where(g.rewards == 1, a_pos[:, None], a_neg[:, None])
-    return out * g.valid
+    return out if g.full else out * g.valid
 
 
 @dataclass(frozen=True)
@@ -318,11 +443,6 @@ def _unsort(s: _Sorted, sorted_out: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(sorted_out).scatter_(1, s.order, sorted_out)
 
 
-def _w(top_n, top_k, bottom_n, bottom_k) -> torch.Tensor:
-    """``C(top_n, top_k) / C(bottom_n, bottom_k)`` in log space (0 where the top is 0)."""
-    return torch.exp(log_comb(top_n, top_k) - log_comb(bottom_n, bottom_k))
-
-
 def _suffix_sum_exclusive(x: torch.Tensor) -> torch.Tensor:
     """``out[:, j] = sum_{l > j} x[:, l]``."""
     total = x.flip(1).cumsum(1).flip(1)
@@ -338,8 +458,8 @@ def _subset_mean_containing(s: _Sorted, k: int) -> torch.Tensor:
     ``m_p = r_p C(p, k-1)/C(n-1, k-1) + sum_{j>p} r_j C(j-1, k-2)/C(n-1, k-1)``.
     """
     j, n = s.rank, s.n
-    self_weight = _w(j, k - 1, n - 1, k - 1)
-    above_weight = _w(j - 1, k - 2, n - 1, k - 1) if k >= 2 else torch.zeros_like(j)
+    self_weight = comb_ratio(j, k - 1, n - 1, k - 1)
+    above_weight = comb_ratio(j - 1, k - 2, n - 1, k - 1) if k >= 2 else torch.zeros_like(j)
     return s.values * self_weight + _suffix_sum_exclusive(s.values * above_weight)
 
 
@@ -354,7 +474,7 @@ def _analytic_continuous(g: Groups, k: int) -> torch.Tensor:
     shift = _group_mean(g)[:, None]
     s = _sort_groups(g, (g.rewards - shift) * g.valid)
     j, n = s.rank, s.n
-    weight_max = _w(j, k - 1, n, k)  # [P, N] share of k-subsets whose max is rank j
+    weight_max = comb_ratio(j, k - 1, n, k)  # [P, N] share of k-subsets whose max is rank j
     mu = (weight_max * s.values).sum(dim=1, keepdim=True)  # [P, 1]
     sigma = torch.sqrt((weight_max * (s.values - mu) ** 2).sum(dim=1, keepdim=True))  # [P, 1]
     # max(S) is constant iff the smallest possible max, r_(k-1), equals the largest, r_(n-1).
@@ -371,7 +491,7 @@ def _analytic_continuous(g: Groups, k: int) -> torch.Tensor:
     zero_sum=True,
     summary="Pass@k Training, full sampling: disjoint groups of k, GRPO over group maxima (§2.2)",
 )
-def passk_full(rewards, *, k: int, mask=None, generator=None) -> torch.Tensor:
+def passk_full(g: Groups, p: NoParams, *, k: int, generator) -> torch.Tensor:
     """Full sampling (arXiv 2508.10751 §2.2): shuffle, cut into ``floor(n/k)`` disjoint groups of ``k``.
 
     Each group's reward is its maximum; the group rewards are GRPO-normalised across the groups of a
@@ -379,11 +499,9 @@ def passk_full(rewards, *, k: int, mask=None, generator=None) -> torch.Tensor:
     ``n mod k`` leftover responses get 0; with a single group (``n < 2k``) every advantage is 0.
     Advantages sum to zero over the responses that were grouped.
     """
-    g = prepare(rewards, mask, k)
     n_prompts, n_rollouts = g.rewards.shape
-    gen = _as_generator(generator, g.rewards.device)
     # A uniformly random order of the valid responses of each group; padding is ordered last.
-    keys = torch.rand(n_prompts, n_rollouts, generator=gen, dtype=torch.float64, device=g.rewards.device)
+    keys = torch.rand(n_prompts, n_rollouts, generator=generator, dtype=torch.float64, device=g.rewards.device)
     if not g.full:
         keys = torch.where(g.valid, keys, torch.full_like(keys, 2.0))
     order = keys.argsort(dim=1)  # [P, N]
@@ -396,7 +514,7 @@ def passk_full(rewards, *, k: int, mask=None, generator=None) -> torch.Tensor:
     subset_max = block.amax(dim=2)  # [P, G]
     subset_valid = torch.arange(n_subsets, device=g.rewards.device)[None, :] < (g.n // k)[:, None]
     subset_adv = _standardise(
-        Groups(subset_max * subset_valid, subset_valid, (g.n // k).clamp(min=1), bool(subset_valid.all()))
+        Groups(subset_max * subset_valid, subset_valid, (g.n // k).clamp(min=1), bool(subset_valid.all()), g.binary)
     )  # [P, G]
     slot_adv = torch.zeros_like(shuffled)
     slot_adv[:, : n_subsets * k] = subset_adv.repeat_interleave(k, dim=1)
@@ -412,15 +530,20 @@ class BootstrapParams:
     """``sum``: a response's advantage is the sum over the subsets containing it (eq. 6);
     ``mean``: their average, which converges to ``passk_analytic`` as ``n_groups`` grows."""
 
+    def __post_init__(self) -> None:
+        if self.n_groups is not None and (
+            isinstance(self.n_groups, bool) or not isinstance(self.n_groups, (int, np.integer)) or self.n_groups < 1
+        ):
+            raise ValueError(f"n_groups must be a positive integer, got {self.n_groups!r}")
+        _check_choice("reduce", self.reduce, ("sum", "mean"))
+
 
 @register(
     "passk_bootstrap",
     params=BootstrapParams,
     summary="Pass@k Training, bootstrap sampling: random k-subsets, GRPO over their maxima (eq. 6)",
 )
-def passk_bootstrap(
-    rewards, *, k: int, mask=None, generator=None, n_groups: int | None = None, reduce: str = "sum"
-) -> torch.Tensor:
+def passk_bootstrap(g: Groups, p: BootstrapParams, *, k: int, generator) -> torch.Tensor:
     """Bootstrap sampling (arXiv 2508.10751 §2.3, eq. 6).
 
     Draw ``n_groups`` k-subsets uniformly at random (each subset has distinct members; subsets are
@@ -429,28 +552,21 @@ def passk_bootstrap(
     eq. 6) or their **mean** (``reduce="mean"``; a response in no subset gets 0). The sum form is on
     average ``n_groups k / n`` times the mean form.
     """
-    if reduce not in ("sum", "mean"):
-        raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}")
-    g = prepare(rewards, mask, k)
     n_prompts, n_rollouts = g.rewards.shape
-    if n_groups is None:
-        n_groups = n_rollouts
-    if isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
-        raise ValueError(f"n_groups must be a positive integer, got {n_groups!r}")
-    gen = _as_generator(generator, g.rewards.device)
+    n_groups = n_rollouts if p.n_groups is None else int(p.n_groups)
     # The k largest of n i.i.d. uniform keys are a uniformly random k-subset.
-    keys = torch.rand(n_prompts, n_groups, n_rollouts, generator=gen, device=g.rewards.device)
+    keys = torch.rand(n_prompts, n_groups, n_rollouts, generator=generator, device=g.rewards.device)
     if not g.full:
         keys = torch.where(g.valid[:, None, :], keys, torch.full_like(keys, -1.0))
     members = keys.topk(k, dim=2).indices  # [P, G, k]
     subset_max = g.rewards.gather(1, members.reshape(n_prompts, -1)).reshape(n_prompts, n_groups, k).amax(dim=2)
     subset_adv = _standardise(
         Groups(subset_max, torch.ones_like(subset_max, dtype=torch.bool),
-               torch.full((n_prompts,), n_groups, device=g.rewards.device), True)
+               torch.full((n_prompts,), n_groups, device=g.rewards.device), True, g.binary)
     )  # [P, G]
     flat_members = members.reshape(n_prompts, n_groups * k)
     total = torch.zeros_like(g.rewards).scatter_add_(1, flat_members, subset_adv.repeat_interleave(k, dim=1))
-    if reduce == "sum":
+    if p.reduce == "sum":
         return total
     count = torch.zeros_like(g.rewards).scatter_add_(1, flat_members, torch.ones_like(flat_members, dtype=torch.float64))
     return torch.where(count > 0, total / count.clamp(min=1), torch.zeros_like(total))
@@ -471,8 +587,8 @@ def _loo_maxk(s: _Sorted, kk: int) -> torch.Tensor:
     if kk == 0:
         return torch.zeros_like(s.values)
     j, n = s.rank, s.n
-    below = s.values * _w(j, kk - 1, n - 1, kk)
-    above = s.values * _w(j - 1, kk - 1, n - 1, kk)
+    below = s.values * comb_ratio(j, kk - 1, n - 1, kk)
+    above = s.values * comb_ratio(j - 1, kk - 1, n - 1, kk)
     below_exclusive = below.cumsum(1) - below
     return below_exclusive + _suffix_sum_exclusive(above)
 
@@ -483,25 +599,23 @@ def _pkpo_s(s: _Sorted, k: int) -> torch.Tensor:
 
 
 @register("pkpo", summary="PKPO s_i: unbiased max@k gradient weights, no baseline (2505.15201 eq. 19)")
-def pkpo(rewards, *, k: int, mask=None, generator=None) -> torch.Tensor:
+def pkpo(g: Groups, p: NoParams, *, k: int, generator) -> torch.Tensor:
     """PKPO weights ``s_i = (1/C(n,k)) sum_{S containing i} max(S)`` (arXiv 2505.15201, eq. 19).
 
     ``sum_i s_i grad log pi(y_i)`` is an unbiased estimate of ``grad max@k``. Not centred: the weights
     sum to ``k`` times the unbiased max@k. ``passk_analytic = ((n/k) s_i - mu) / sigma``.
     """
-    g = prepare(rewards, mask, k)
     s = _sort_groups(g, g.rewards)
     return _unsort(s, torch.where(s.rank >= 0, _pkpo_s(s, k), torch.zeros_like(s.values)))
 
 
 @register("pkpo_loo", summary="PKPO with the leave-one-out baseline (2505.15201 eq. 29); needs k < n")
-def pkpo_loo(rewards, *, k: int, mask=None, generator=None) -> torch.Tensor:
+def pkpo_loo(g: Groups, p: NoParams, *, k: int, generator) -> torch.Tensor:
     """``s_i - (k/(n-1)) rho_k(r_{-i})``: PKPO with a leave-one-out baseline (arXiv 2505.15201 eq. 29).
 
     The baseline ``(1/(n-1)) sum_{j != i} S(j, k, [n] \\ i)`` equals ``k/(n-1)`` times the unbiased
     max@k of the other ``n-1`` rewards; it needs ``k <= n - 1`` (use ``pkpo_loo1`` when ``k = n``).
     """
-    g = prepare(rewards, mask, k)
     if bool((g.n <= k).any()):
         group = int(torch.nonzero(g.n <= k)[0, 0])
         raise ValueError(
@@ -513,27 +627,26 @@ def pkpo_loo(rewards, *, k: int, mask=None, generator=None) -> torch.Tensor:
 
 
 @register("pkpo_loo1", summary="PKPO with the k-1 leave-one-out baseline (2505.15201 eq. 33), lowest variance")
-def pkpo_loo1(rewards, *, k: int, mask=None, generator=None) -> torch.Tensor:
+def pkpo_loo1(g: Groups, p: NoParams, *, k: int, generator) -> torch.Tensor:
     """``(1/C(n,k)) sum_{S containing i} [max(S) - max(S \\ {i})]`` (arXiv 2505.15201, eq. 33).
 
     Equals ``s_i - (k/n) rho_{k-1}(r_{-i})``. For binary rewards: ``C(n-c, k-1)/C(n, k)`` for a correct
     response (the share of subsets where it is the only correct one) and 0 for a wrong one. ``k = 1``
     gives ``r_i / n`` (the maximum of the empty set is 0).
     """
-    g = prepare(rewards, mask, k)
     s = _sort_groups(g, g.rewards)
     adv = _pkpo_s(s, k) - (k / s.n) * _loo_maxk(s, k - 1)
     return _unsort(s, torch.where(s.rank >= 0, adv, torch.zeros_like(adv)))
 
 
-@register("grpo_passk_tang", summary="Tang et al. (verl's grpo_passk): only the best gets r_max - r_second")
-def grpo_passk_tang(rewards, *, k: int = 1, mask=None, generator=None) -> torch.Tensor:
+@register("grpo_passk_tang", uses_k=False,
+          summary="Tang et al. (verl's grpo_passk): only the best gets r_max - r_second")
+def grpo_passk_tang(g: Groups, p: NoParams, *, k: int, generator) -> torch.Tensor:
     """Tang et al., arXiv 2503.19595 (what verl calls ``grpo_passk``), kept for comparison.
 
     Only the best response of a group gets ``r_max - r_second``; all others 0. With two or more correct
     binary answers every advantage is 0. ``k`` is ignored; every group needs two responses.
     """
-    g = prepare(rewards, mask, 1)
     if bool((g.n < 2).any()):
         group = int(torch.nonzero(g.n < 2)[0, 0])
         raise ValueError(f"grpo_passk_tang needs at least 2 responses per group; group {group} has 1")
@@ -542,19 +655,3 @@ def grpo_passk_tang(rewards, *, k: int = 1, mask=None, generator=None) -> torch.
     gap = top2.values[:, 0] - top2.values[:, 1]  # [P]
     out = torch.zeros_like(g.rewards)
     return out.scatter_(1, top2.indices[:, :1], gap[:, None])
-
-
-def params_of(name: str) -> type | None:
-    return INFO[name].params
-
-
-def param_names(name: str) -> tuple[str, ...]:
-    cls = INFO[name].params
-    return tuple(f.name for f in dataclasses.fields(cls)) if cls is not None else ()
-
-
-def call(name: str, rewards: torch.Tensor, *, k: int, mask=None, generator=None, **params: Any) -> torch.Tensor:
-    """Look up ``name`` and call it (used by the shapers to nest estimators)."""
-    if name not in REGISTRY:
-        raise ValueError(f"unknown estimator {name!r}; known: {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[name](rewards, k=k, mask=mask, generator=generator, **params)

@@ -40,8 +40,7 @@ import torch
 from trl import GRPOConfig, GRPOTrainer
 
 from passkrl import estimators as _estimators
-from passkrl.core.estimators import param_names
-from passkrl.core.shaping import KSchedule
+from passkrl.core.schedule import KSchedule
 from passkrl.metrics import eta as _eta
 from passkrl.metrics import pass_at_k as _pass_at_k
 from passkrl.tasks import maze as _maze
@@ -62,10 +61,9 @@ CORRECT_THRESHOLD = 0.5
 """A completion counts as correct for the logged ``passk/pass@1`` and ``passk/pass@k`` iff its
 (weighted) reward is strictly above this. For binary rewards that is exactly ``reward == 1``."""
 
-ENTROPY_ESTIMATORS = frozenset({"adaptive_entropy"})
-"""Estimators that need the mean token entropy of every completion (the trainer computes it)."""
-
-_NESTED_ESTIMATOR_PARAMS = ("base", "passk", "pass1")  # shaper parameters that name another estimator
+TRAINER_INPUTS = ("entropy",)
+"""Inputs an estimator may declare it ``needs`` that the trainer provides: ``entropy``, the mean
+token entropy of every completion (one extra no-grad forward pass, only when the estimator needs it)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -95,36 +93,23 @@ def _parse_params(value: Any) -> dict[str, Any]:
 
 def _check_estimator(name: str, k_values: Iterable[int], params: dict[str, Any], num_generations: int) -> None:
     """Raise ``ValueError`` naming the config field for anything the estimator would reject later."""
-    known = _estimators.names()
-    if name not in known:
-        raise ValueError(f"passk_estimator={name!r} is not a registered estimator; known: {', '.join(known)}")
-    accepted = param_names(name)
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"passk_params has unknown parameter(s) {', '.join(map(repr, unknown))} for passk_estimator={name!r}; "
-            f"it accepts: {', '.join(accepted) or 'no parameters'}"
-        )
-    if name in ENTROPY_ESTIMATORS and "entropy" in params:
-        raise ValueError(
-            f"passk_params must not set 'entropy' for passk_estimator={name!r}: the trainer computes the mean "
-            "token entropy of every completion itself"
-        )
-    for key in _NESTED_ESTIMATOR_PARAMS:
-        if key in params and params[key] not in known:
-            raise ValueError(
-                f"passk_params[{key!r}]={params[key]!r} is not a registered estimator; known: {', '.join(known)}"
-            )
-    # A dry run on a small binary batch catches bad parameter values (types, ranges) now, not at step 1.
+    try:
+        record = _estimators.lookup(name, what="passk_estimator=")
+        _estimators.check_params(name, params)
+    except ValueError as err:
+        raise ValueError(f"passk_params={params!r} for passk_estimator={name!r}: {err}") from None
+    unsupported = sorted(set(record.needs) - set(TRAINER_INPUTS))
+    if unsupported:
+        raise ValueError(f"passk_estimator={name!r} needs {', '.join(unsupported)}, which PassKGRPOTrainer does not "
+                         f"provide (it provides: {', '.join(TRAINER_INPUTS)})")
+    # A dry run on a small binary batch catches what depends on k and the group size (pkpo_loo: k < n).
     rewards = torch.zeros(2, num_generations, dtype=torch.float64)
     rewards[0, 0] = 1.0
     rewards[1, : num_generations // 2 + 1] = 1.0
-    trial = dict(params)
-    if name in ENTROPY_ESTIMATORS:
-        trial["entropy"] = torch.tensor([0.5, 1.0], dtype=torch.float64)
+    trial = {key: torch.tensor([0.5, 1.0], dtype=torch.float64) for key in record.needs}
     for k in sorted(set(k_values)):
         try:
-            _estimators.compute(name, rewards, k=k, generator=0, **trial)
+            _estimators.compute(name, rewards, k=k, generator=0, **params, **trial)
         except (ValueError, TypeError) as err:
             raise ValueError(
                 f"passk_estimator={name!r} with passk_k={k} and passk_params={params!r} fails on a test batch: {err}"
@@ -177,6 +162,7 @@ class PassKGRPOConfig(GRPOConfig):
             self.passk_k_schedule = str(schedule)
         else:
             self.passk_k_schedule = None
+        self._passk_schedule = schedule or KSchedule.of(self.passk_k)  # parsed once, read every batch
         super().__post_init__()
         if self.multi_objective_aggregation != "sum_then_normalize":
             raise ValueError(
@@ -195,9 +181,7 @@ class PassKGRPOConfig(GRPOConfig):
 
     def passk_k_at(self, step: int) -> int:
         """The ``k`` in force at optimizer step ``step`` (``passk_k`` unless a schedule is set)."""
-        if self.passk_k_schedule is None:
-            return self.passk_k
-        return KSchedule.parse(self.passk_k_schedule).k_at(step)
+        return self._passk_schedule.k_at(step)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -385,7 +369,7 @@ class PassKGRPOTrainer(GRPOTrainer):
         num_generations = self.num_generations if mode == "train" else self.num_generations_eval
         local_batch_size = len(inputs)
         entropy = None
-        if args.passk_estimator in ENTROPY_ESTIMATORS:
+        if "entropy" in _estimators.lookup(args.passk_estimator).needs:
             entropy = self._passk_entropies(output, mode)
         generator = torch.Generator().manual_seed((args.seed * 1_000_003 + self._passk_calls) % (2**63))
         self._passk_calls += 1

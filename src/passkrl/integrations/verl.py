@@ -45,7 +45,6 @@ from __future__ import annotations
 import contextvars
 import importlib.abc
 import importlib.util
-import inspect
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -54,7 +53,6 @@ import numpy as np
 import torch
 
 from passkrl import estimators as _estimators
-from passkrl.core.estimators import INFO, param_names
 
 # passkrl estimator name -> name in verl's registry
 _SHAPERS = ("combination", "exceeding", "drop_easy", "adaptive_entropy", "alpha_reweight")
@@ -117,14 +115,14 @@ def passk_settings(config: Any, name: str) -> tuple[int, int | None, dict[str, A
         )
     settings = dict(section)
 
-    k_default = inspect.signature(_estimators.REGISTRY[name]).parameters["k"].default
+    record = _estimators.lookup(name)
     if "k" not in settings or settings["k"] is None:
-        if k_default is inspect.Parameter.empty:
+        if record.uses_k:
             raise ValueError(
                 f"algorithm.adv_estimator={vname} needs k: add +algorithm.passk.k=K to the command line "
                 "(K >= 1 and at most actor_rollout_ref.rollout.n, the responses per prompt)"
             )
-        k = int(k_default)
+        k = 1  # the pass@1 baselines ignore k
     else:
         k = settings["k"]
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) < 1:
@@ -136,13 +134,17 @@ def passk_settings(config: Any, name: str) -> tuple[int, int | None, dict[str, A
         raise ValueError(f"algorithm.passk.seed must be an integer or null, got {seed!r}")
 
     params = {key: value for key, value in settings.items() if key not in _ADAPTER_KEYS}
-    accepted = [p for p in param_names(name) if p != "entropy"]
+    accepted = record.param_names
     unknown = sorted(set(params) - set(accepted))
     if unknown:
         raise ValueError(
             f"algorithm.passk.{unknown[0]} is not a setting of algorithm.adv_estimator={vname}; "
             f"it accepts: k, seed{''.join(', ' + p for p in accepted)}"
         )
+    try:
+        _estimators.check_params(name, params)
+    except ValueError as err:
+        raise ValueError(f"algorithm.passk of algorithm.adv_estimator={vname}: {err}") from None
     return k, (None if seed is None else int(seed)), params
 
 
@@ -211,7 +213,7 @@ def grouped_advantages(
         mask = torch.zeros(shape, dtype=torch.bool, device=device)
         mask[rows, cols] = True
     extra: dict[str, Any] = dict(params)
-    if "entropy" in param_names(name):
+    if "entropy" in _estimators.lookup(name).needs:
         if entropy is None:
             raise ValueError(
                 f"algorithm.adv_estimator={verl_name(name)} needs per-response entropies, which verl passes "
@@ -264,7 +266,7 @@ def make_verl_estimator(name: str) -> Callable[..., tuple[torch.Tensor, torch.Te
         return advantages, advantages
 
     estimator.__name__ = estimator.__qualname__ = f"passkrl_{name}_for_verl"
-    estimator.__doc__ = f"passkrl estimator {name!r} in verl's advantage-estimator signature. {INFO[name].summary}"
+    estimator.__doc__ = f"passkrl estimator {name!r} in verl's advantage-estimator signature. {_estimators.REGISTRY[name].summary}"
     return estimator
 
 

@@ -19,10 +19,6 @@ from passkrl import estimators
 from passkrl.core.curves import SAMPLING, AdvantageCurve, advantage_curve
 from passkrl.io import pyplot, save_figure_atomic, write_json_atomic
 
-# Estimators drawn in the w(p) panel: everything whose advantages depend only on the rewards.
-NEEDS_EXTRA = ("adaptive_entropy",)
-
-
 @dataclasses.dataclass(frozen=True)
 class CurvesConfig:
     """Advantage of a correct and a wrong answer, and eta, against group accuracy (Fig. 9 and 18)."""
@@ -42,12 +38,13 @@ class CurvesConfig:
 
 
 def _curves(cfg: CurvesConfig) -> dict[str, AdvantageCurve]:
-    names = [name for name in estimators.names() if name not in NEEDS_EXTRA and not name.startswith("test_")]
+    # Everything whose advantages depend only on the rewards (no declared inputs such as entropy).
+    names = [name for name in estimators.names() if not estimators.REGISTRY[name].needs and not name.startswith("test_")]
     if not cfg.sampling:
         names = [name for name in names if name not in SAMPLING]
     curves = {}
     for name in names:
-        k = 1 if name in ("grpo", "dr_grpo", "rloo", "grpo_passk_tang") else cfg.k
+        k = cfg.k if estimators.REGISTRY[name].uses_k else 1
         if name == "pkpo_loo" and k >= cfg.n:
             continue
         curves[name] = advantage_curve(name, n=cfg.n, k=k)

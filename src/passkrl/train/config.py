@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from passkrl.core.schedule import KSchedule
+
+
+ROLLOUT_INPUTS = ("entropy",)
+"""Per-batch inputs the trainer's rollouts give an estimator that declares it needs them (``needs=``)."""
 
 
 def parse_int_list(text: str, field: str) -> tuple[int, ...]:
@@ -143,12 +150,17 @@ class TrainConfig:
 
     def validate(self) -> None:
         from passkrl import estimators
-        from passkrl.core.shaping import KSchedule
 
         if self.estimator not in estimators.REGISTRY:
             raise ValueError(f"unknown --estimator {self.estimator!r}; known: {', '.join(estimators.names())}")
-        params = self.params()
-        schedule = KSchedule.parse(self.k_schedule) if self.k_schedule else KSchedule.parse(str(self.k))
+        try:
+            estimators.check_params(self.estimator, self.params())
+        except ValueError as err:
+            raise ValueError(f"--estimator-params {self.estimator_params}: {err}") from None
+        try:
+            schedule = self.schedule
+        except ValueError as err:
+            raise ValueError(f"--k-schedule {self.k_schedule!r}: {err}") from None
         if schedule.max_k > self.n_rollouts:
             raise ValueError(f"k={schedule.max_k} is larger than --n-rollouts {self.n_rollouts}")
         for name in ("train_sizes", "test_sizes"):
@@ -178,9 +190,11 @@ class TrainConfig:
             raise ValueError(f"--reward-noise must be in [0, 0.5], got {self.reward_noise}")
         if not 0 < self.eval_top_p <= 1:
             raise ValueError(f"--eval-top-p must be in (0, 1], got {self.eval_top_p}")
-        if self.estimator == "adaptive_entropy" and "entropy" in params:
-            raise ValueError("adaptive_entropy takes its entropies from the rollouts; do not pass 'entropy'")
-        if self.partial_credit and estimators.INFO[self.estimator].binary_only:
+        missing = sorted(set(estimators.REGISTRY[self.estimator].needs) - set(ROLLOUT_INPUTS))
+        if missing:
+            raise ValueError(f"--estimator {self.estimator} needs {', '.join(missing)}, which the trainer's rollouts "
+                             f"do not provide (they provide: {', '.join(ROLLOUT_INPUTS)})")
+        if self.partial_credit and estimators.REGISTRY[self.estimator].binary_only:
             raise ValueError(f"--estimator {self.estimator} needs binary rewards; drop --partial-credit")
         if self.task != "maze":
             from passkrl.train.text_policy import build_task
@@ -188,6 +202,11 @@ class TrainConfig:
             if self.model is not None:
                 raise ValueError(f"--model trains on the maze only; drop it or use --task maze (got --task {self.task!r})")
             build_task(self)  # an unknown task, a missing extra or bad --task-options fails here
+
+    @functools.cached_property
+    def schedule(self) -> KSchedule:
+        """The k in force at every RL step, parsed once per config."""
+        return KSchedule.of(self.k, self.k_schedule)
 
     def params(self) -> dict[str, Any]:
         try:

@@ -45,7 +45,7 @@ import torch
 
 from passkrl import estimators
 from passkrl.core.losses import dapo_policy_loss
-from passkrl.core.shaping import KSchedule
+from passkrl.core.schedule import KSchedule
 from passkrl.io import write_json_atomic
 from passkrl.metrics import distinct_wrong_answers, pass_at_k
 from passkrl.train import checkpoint as ckpt
@@ -256,11 +256,12 @@ def rl_step(policy: Policy, optimizer: torch.optim.Optimizer, data: MazeData, cf
     t_sample = time.perf_counter()
 
     # 3. advantage: [P, N] -> [P, N] by the registered estimator
-    params = cfg.params()
-    if cfg.estimator == "adaptive_entropy":
-        params["entropy"] = rollout.mean_entropy.reshape(cfg.n_prompts, cfg.n_rollouts)
+    # The inputs an estimator declares it needs (config.ROLLOUT_INPUTS lists what a rollout provides).
+    available = {"entropy": lambda: rollout.mean_entropy.reshape(cfg.n_prompts, cfg.n_rollouts)}  # [P, N]
+    inputs = {name: available[name]() for name in estimators.lookup(cfg.estimator).needs}
     estimator_gen, _ = step_generators(cfg.seed, step, 2, cfg.rl_seed)
-    advantages_pn = estimators.compute(cfg.estimator, rewards_pn, k=k, generator=estimator_gen, **params)
+    advantages_pn = estimators.compute(cfg.estimator, rewards_pn, k=k, generator=estimator_gen,
+                                       **cfg.params(), **inputs)
     t_adv = time.perf_counter()
 
     # 4. update: DAPO token-level loss over the whole batch, in mini-batches of prompts
@@ -332,7 +333,7 @@ def lr_at(cfg: TrainConfig, optimizer_step: int) -> float:
 def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
     """Warm up (or load the cached warm-up), then RL with periodic evaluation and checkpoints."""
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
-    schedule = KSchedule.parse(cfg.k_schedule) if cfg.k_schedule else KSchedule.parse(str(cfg.k))
+    schedule = cfg.schedule
     data, policy = build(cfg)
     metrics_path = run_dir / "metrics.jsonl"
 
