@@ -12,7 +12,7 @@ import pytest
 from passkrl.cli import main as passkrl_main
 from passkrl.experiment import report as experiment_report
 from passkrl.experiment import results, runner
-from passkrl.experiment.cli import parse_settings, run_study
+from passkrl.cli.experiment import parse_settings, run_study
 from passkrl.experiment.studies import STUDIES, WARM_UP, Claim, get_study, scaled_lr
 from passkrl.metrics import pass_at_k
 from passkrl.train.config import TrainConfig

@@ -10,8 +10,8 @@ pytest.importorskip("reasoning_gym")
 pytest.importorskip("math_verify")
 
 from passkrl.tasks import rewards as R
-from passkrl.tasks.data_cmd import main as data_main
-from passkrl.tasks.data_cmd import read_rows
+from passkrl.cli.data import main as data_main
+from passkrl.tasks.rows import read_rows
 
 
 def reference_response(row: dict) -> str:

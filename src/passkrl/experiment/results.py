@@ -29,6 +29,7 @@ import numpy as np
 from passkrl.experiment.runner import RunSpec
 from passkrl.experiment.studies import WARM_UP, Claim, Study
 from passkrl.metrics import pass_at_k
+from passkrl.runs import RunDir
 from passkrl.train.config import TrainConfig, parse_int_list
 
 N_BOOTSTRAP = 2000
@@ -55,20 +56,13 @@ class RunRecords:
 
 
 def load_run(spec: RunSpec) -> RunRecords:
-    path = spec.run_dir / "metrics.jsonl"
-    evals, step_times = [], []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            if record.get("kind") == "eval":
-                evals.append(record)
-            elif record.get("kind") == "train":
-                step_times.append(record["time_s"])
+    files = RunDir(spec.run_dir)
+    records = files.read_metrics()
+    evals = [record for record in records if record.get("kind") == "eval"]
+    step_times = [record["time_s"] for record in records if record.get("kind") == "train"]
     if not evals or "correct" not in evals[-1]:
-        raise ValueError(f"{path} has no per-maze evaluation records; rerun it with this version of passkrl")
-    timing = spec.run_dir / "timing.json"
-    seconds = json.loads(timing.read_text())["seconds"] if timing.exists() else None
-    return RunRecords(spec, evals, seconds, step_times)
+        raise ValueError(f"{files.metrics_path} has no per-maze evaluation records; rerun it with this version of passkrl")
+    return RunRecords(spec, evals, files.seconds(), step_times)
 
 
 def per_maze(record: dict[str, Any], metric: str, sizes: str, train_sizes: set[int]) -> np.ndarray:

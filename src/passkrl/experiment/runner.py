@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from passkrl.experiment.studies import QUICK_OVERRIDES, Arm, Study
-from passkrl.io import write_json_atomic
+from passkrl.runs import RunDir
 from passkrl.train.config import TrainConfig
 
 # Settings that do not change what a run computes (left out of its identity).
@@ -59,7 +59,7 @@ class RunSpec:
 
     @property
     def finished(self) -> bool:
-        return (self.run_dir / "eval.json").exists()
+        return RunDir(self.run_dir).finished
 
 
 def arm_config(arm: Arm, seed: int, *, quick: bool, base: dict[str, Any] | None = None, replicate: int = 0,
@@ -144,18 +144,16 @@ def _train(config: dict[str, Any], run_dir: str, threads: int) -> float:
     from passkrl.train.trainer import run
 
     started = time.perf_counter()
-    path = Path(run_dir)
-    path.mkdir(parents=True, exist_ok=True)
+    files = RunDir(run_dir)
+    files.check_writable()
     cfg = dataclasses.replace(TrainConfig.from_dict(config), threads=threads)
-    write_json_atomic(path / "config.json", identity(cfg))
-    resume = ckpt.load_latest(path) is not None
-    with open(path / "log.txt", "a", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
+    files.write_config(identity(cfg))
+    resume = ckpt.load_latest(files.path) is not None
+    with open(files.log_path, "a", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
             contextlib.redirect_stderr(log):
-        run(cfg, path, resume=resume)
+        run(cfg, files.path, resume=resume)
     seconds = time.perf_counter() - started
-    timing = path / "timing.json"
-    previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
-    write_json_atomic(timing, {"seconds": previous + seconds, "threads": threads})
+    files.add_time(seconds, threads=threads)
     return seconds
 
 

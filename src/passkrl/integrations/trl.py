@@ -24,8 +24,10 @@ The maths of every estimator is in :mod:`passkrl.core.estimators` (DESIGN.md §1
 §2-4); the η metric is eq. 16 of the paper (:func:`passkrl.metrics.eta`). TRL's ``scale_rewards``
 is ignored by this trainer (the estimator defines the normalisation); only TRL's own logging uses it.
 
-Also here: :func:`maze_reward`, a TRL reward function for the maze task (arXiv 2508.10751 App. A.1),
-and :func:`maze_dataset`, a ``datasets.Dataset`` of maze prompts for it. See ``docs/trl.md``.
+Also importable from here: :func:`~passkrl.tasks.rewards.maze_reward`, a TRL reward function for the
+maze task (arXiv 2508.10751 App. A.1), and :func:`~passkrl.tasks.rewards.maze_dataset`, a
+``datasets.Dataset`` of maze prompts for it (both live with the other reward adapters in
+:mod:`passkrl.tasks.rewards`). See ``docs/trl.md``.
 """
 
 from __future__ import annotations
@@ -43,8 +45,7 @@ from passkrl import estimators as _estimators
 from passkrl.core.schedule import KSchedule
 from passkrl.metrics import eta as _eta
 from passkrl.metrics import pass_at_k as _pass_at_k
-from passkrl.tasks import maze as _maze
-from passkrl.tasks.rewards import completion_text
+from passkrl.tasks.rewards import maze_dataset, maze_reward
 
 __all__ = [
     "CORRECT_THRESHOLD",
@@ -425,51 +426,3 @@ class PassKGRPOTrainer(GRPOTrainer):
             mask = mask * output["tool_mask"].to(entropies.dtype)
         per_completion = (entropies * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)  # [B_local]
         return self.accelerator.gather(per_completion.float())
-
-
-# --------------------------------------------------------------------------------------------------
-# The maze task in TRL form (arXiv 2508.10751 App. A.1, Fig. 14)
-# --------------------------------------------------------------------------------------------------
-
-
-def maze_reward(
-    prompts: Sequence[Any] | None = None,
-    completions: Sequence[Any] | None = None,
-    grid: Sequence[str] | None = None,
-    **kwargs: Any,
-) -> list[float]:
-    """TRL reward function: 1.0 iff the completion's final ``<answer>`` solves the maze, else 0.0.
-
-    ``grid`` is the data set column holding each row's maze grid (see :func:`maze_dataset`);
-    completions may be strings or chat messages. Scoring is :func:`passkrl.tasks.maze.score`.
-    """
-    completions = list(completions or [])
-    if grid is None:
-        raise ValueError("maze_reward needs a 'grid' column in the data set (see passkrl.integrations.trl.maze_dataset)")
-    grids = list(grid)
-    if len(grids) != len(completions):
-        raise ValueError(f"maze_reward got {len(grids)} grids for {len(completions)} completions")
-    return [_maze.score(g, completion_text(c)) for g, c in zip(grids, completions)]
-
-
-def maze_dataset(sizes: Sequence[int] = (9, 11, 13, 15), n: int = 1000, seed: int = 0, *,
-                 conversational: bool = True):
-    """A ``datasets.Dataset`` of ``n`` distinct mazes for ``GRPOTrainer`` with :func:`maze_reward`.
-
-    Columns: ``prompt`` (the paper's Fig. 14 prompt; a one-message chat if ``conversational``,
-    else plain text), ``grid``, ``size`` and ``solution`` (a shortest path, for inspection).
-    Deterministic given ``seed``; sizes are taken round-robin (:func:`passkrl.tasks.maze.make_mazes`).
-    """
-    from datasets import Dataset
-
-    mazes = _maze.make_mazes(list(sizes), n, seed)
-    prompts: list[Any] = [_maze.prompt(m) for m in mazes]
-    if conversational:
-        prompts = [[{"role": "user", "content": p}] for p in prompts]
-    return Dataset.from_dict({
-        "prompt": prompts,
-        "grid": [m.grid for m in mazes],
-        "size": [m.size for m in mazes],
-        "solution": [m.solution for m in mazes],
-    })
-

@@ -1,18 +1,15 @@
-"""Plots and tables of a training run directory (``passkrl report RUN_DIR``)."""
+"""Plots and tables of a training run directory (drawn by ``passkrl train`` and ``passkrl report``)."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tyro
 
 from passkrl.io import pyplot, save_figure_atomic
 from passkrl.metrics import bootstrap_ci, pass_at_k
-from passkrl.train.checkpoint import read_metrics
+from passkrl.runs import RunDir
 
 
 def _pass_keys(record: dict[str, Any]) -> list[str]:
@@ -21,7 +18,7 @@ def _pass_keys(record: dict[str, Any]) -> list[str]:
 
 def draw_run(run_dir: Path) -> list[Path]:
     """Draw ``training.png`` and ``evaluation.png`` from ``metrics.jsonl``; returns their paths."""
-    records = read_metrics(Path(run_dir) / "metrics.jsonl")
+    records = RunDir(run_dir).read_metrics()
     if not records:
         raise ValueError(f"{str(run_dir)!r} has no metrics.jsonl records to plot")
     train = [r for r in records if r.get("kind") == "train"]
@@ -120,23 +117,3 @@ def change_intervals(before: dict[str, Any], after: dict[str, Any], *, seed: int
         k = int(key.split("@")[1])
         out[key] = bootstrap_ci(pass_at_k(n, c_after, k) - pass_at_k(n, c_before, k), seed=seed)
     return out
-
-
-@dataclasses.dataclass(frozen=True)
-class ReportConfig:
-    """Redraw the plots of a training run directory and print its before/after table."""
-
-    run_dir: tyro.conf.Positional[Path]
-    """A directory written by `passkrl train`."""
-
-
-def main(argv: list[str]) -> int:
-    cfg = tyro.cli(ReportConfig, args=argv, prog="passkrl report")
-    if not cfg.run_dir.is_dir():
-        raise FileNotFoundError(f"run directory {str(cfg.run_dir)!r} does not exist")
-    paths = draw_run(cfg.run_dir)
-    eval_path = cfg.run_dir / "eval.json"
-    if eval_path.exists():
-        print(format_before_after(json.loads(eval_path.read_text())))
-    print("plots: " + ", ".join(str(p) for p in paths))
-    return 0

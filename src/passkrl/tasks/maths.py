@@ -4,7 +4,7 @@ Needs the ``maths`` extra (``pip install "passkrl[maths]"``: math-verify, which 
 
 **Which answer counts.** The final answer is the content of the last complete
 ``<answer> ... </answer>`` block, else of the last ``\boxed{...}`` (balanced braces), read in linear
-time by :func:`passkrl.tasks.maze.extract_answer`; without either the reward is 0 (as for the maze:
+time by :func:`passkrl.tasks.answers.extract_answer`; without either the reward is 0 (as for the maze:
 a number in the prose is not an answer). ``lenient=True`` instead lets math-verify look for a final
 answer in the last :data:`TAIL_CHARS` characters ("The final answer is 3", the last ``$...$``), its
 usual behaviour.
@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from passkrl.tasks.base import Problem
-from passkrl.tasks.maze import extract_answer
+from passkrl.tasks.answers import extract_answer
 from passkrl.tasks.timeout import shared_pool
 
 DATA_SOURCE = "passkrl/maths"
@@ -314,7 +314,7 @@ def _field(row: dict[str, Any], path: str) -> Any:
 
 def load_rows(path: str | Path, question_field: str = "question", answer_field: str = "answer") -> list[tuple[str, str]]:
     """``(question, answer)`` of every row of a JSONL or Parquet file; ``ValueError`` naming a bad row."""
-    from passkrl.tasks.data_cmd import read_rows
+    from passkrl.tasks.rows import read_rows
 
     pairs = []
     for i, row in enumerate(read_rows(Path(path))):
@@ -340,6 +340,7 @@ class MathsTask:
 
     name = "maths"
     reward_is_binary = True
+    data_source = DATA_SOURCE
 
     def __init__(self, data: str | Path | None = None, question_field: str = "question", answer_field: str = "answer",
                  kinds: Sequence[str] = KINDS, max_int: int = 9, timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -397,6 +398,11 @@ class MathsTask:
         """Rewards of ``responses[i]`` to ``problems[i]``, math-verify in ``workers`` processes; equal to serial."""
         return score_responses([p.answer for p in problems], responses, timeout_s=self.timeout_s, workers=workers,
                                lenient=self.lenient, max_answer_chars=self.max_answer_chars)
+
+
+    def to_row(self, problem: Problem, split: str, index: int) -> dict[str, Any]:
+        """One verl RL row (``data_source`` :data:`DATA_SOURCE`, the gold answer as ground truth)."""
+        return to_verl_row(problem, split, index)
 
 
 def to_verl_row(problem: Problem, split: str, index: int) -> dict[str, Any]:

@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -66,7 +65,8 @@ from typing import Any
 
 import numpy as np
 
-from passkrl.tasks.base import Problem
+from passkrl.tasks.answers import extract_answer
+from passkrl.tasks.base import Problem, split_seed
 
 # ------------------------------------------------------------------------------------- characters
 
@@ -425,17 +425,6 @@ def make_mazes(sizes: Sequence[int], n: int, seed: int | Sequence[int],
     return list(iter_mazes(sizes, n, seed, exclude))
 
 
-SPLIT_STREAMS = {"train": 0, "test": 1, "validation": 2}
-"""Each split draws from its own random stream ``[seed, stream]``."""
-
-
-def split_seed(seed: int, split: str) -> list[int]:
-    """The seed of a split's random stream, as used by :func:`train_test_split` and ``passkrl data``."""
-    if split not in SPLIT_STREAMS:
-        raise ValueError(f"unknown split {split!r}; known: {', '.join(SPLIT_STREAMS)}")
-    return [int(seed), SPLIT_STREAMS[split]]
-
-
 def train_test_split(train_sizes: Sequence[int] = PAPER_TRAIN_SIZES,
                      test_sizes: Sequence[int] = PAPER_TEST_SIZES,
                      n_train: int = 40_000, n_test: int = 775, seed: int = 0) -> tuple[list[Maze], list[Maze]]:
@@ -510,39 +499,8 @@ def grid_from_compact(text: str) -> str:
 
 # ------------------------------------------------------------------------------------- the verifier
 
-_ANSWER_OPEN, _ANSWER_CLOSE, _BOXED = b"<answer>", b"</answer>", "\\boxed{"
-_BRACE = re.compile(r"[{}]")  # a character class: no backtracking, linear scan
 _IGNORED_IN_ANSWER = str.maketrans("", "", ",")
 _MOVE_LETTERS = frozenset("UDLRudlr")
-
-
-def extract_answer(response: str) -> str | None:
-    r"""The text of the final answer of ``response``, or None.
-
-    The last complete ``<answer> ... </answer>`` block (tags in any case; the content runs from the
-    last ``<answer>`` before the last ``</answer>``), else the content of the last ``\boxed{...}``
-    with balanced braces, else None. Linear time.
-    """
-    if not isinstance(response, str):
-        return None
-    # bytes.lower() changes ASCII letters only, so offsets stay valid (str.lower() can change the
-    # length of a string: "İ".lower() has two code points). surrogatepass keeps lone surrogates.
-    raw = response.encode("utf-8", "surrogatepass")
-    lowered = raw.lower()
-    close = lowered.rfind(_ANSWER_CLOSE)
-    if close >= 0:
-        open_ = lowered.rfind(_ANSWER_OPEN, 0, close)
-        if open_ >= 0:
-            return raw[open_ + len(_ANSWER_OPEN):close].decode("utf-8", "surrogatepass")
-    boxed = response.rfind(_BOXED)
-    if boxed >= 0:
-        depth = 1
-        begin = boxed + len(_BOXED)
-        for brace in _BRACE.finditer(response, begin):
-            depth += 1 if brace.group() == "{" else -1
-            if depth == 0:
-                return response[begin:brace.start()]
-    return None
 
 
 def parse_moves(text: str) -> str | None:
@@ -622,6 +580,7 @@ class MazeTask:
     """
 
     name = "maze"
+    data_source = DATA_SOURCE
 
     def __init__(self, sizes: Sequence[int] = PAPER_TRAIN_SIZES, partial: bool = False):
         self.sizes = _check_sizes(sizes)
@@ -645,13 +604,26 @@ class MazeTask:
     def score(self, problem: Problem, response: str) -> float:
         return score(problem.answer, response, partial=self.partial)
 
+    def score_batch(self, problems: Sequence[Problem], responses: Sequence[str], workers: int = 1) -> list[float]:
+        """Rewards in order (the maze verifier is fast: ``workers`` is accepted and not needed)."""
+        return [self.score(p, r) for p, r in zip(problems, responses, strict=True)]
+
+    def to_row(self, problem: Problem, split: str, index: int) -> dict[str, Any]:
+        """One verl RL data set row (the layout of verl's ``examples/data_preprocess`` scripts)."""
+        extra_info = {"split": split, "index": int(index), "size": problem.meta["size"],
+                      "shortest_path": problem.meta["shortest_path"]}
+        if self.partial:
+            extra_info["partial"] = True
+        return {
+            "data_source": DATA_SOURCE,
+            "prompt": [{"role": "user", "content": problem.question}],
+            "ability": "maze",
+            "reward_model": {"style": "rule", "ground_truth": problem.answer},
+            "extra_info": extra_info,
+        }
+
 
 def to_verl_row(maze: Maze, split: str, index: int) -> dict[str, Any]:
-    """One verl RL data set row (the layout of verl's ``examples/data_preprocess`` scripts)."""
-    return {
-        "data_source": DATA_SOURCE,
-        "prompt": [{"role": "user", "content": prompt(maze)}],
-        "ability": "maze",
-        "reward_model": {"style": "rule", "ground_truth": maze.grid},
-        "extra_info": {"split": split, "index": int(index), "size": maze.size, "shortest_path": maze.solution},
-    }
+    """The row of ``maze`` (:meth:`MazeTask.to_row` with binary rewards)."""
+    task = MazeTask(sizes=(maze.size,))
+    return task.to_row(task.problem(maze), split, index)

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from passkrl.tasks.base import Problem
-from passkrl.tasks.maze import extract_answer
+from passkrl.tasks.answers import extract_answer
 from passkrl.tasks.timeout import shared_pool
 
 DATA_SOURCE_PREFIX = "passkrl/puzzles/"
@@ -283,6 +283,15 @@ class PuzzleTask:
             for i, result in zip(isolated, results):
                 raw[i] = result if isinstance(result, float) else 0.0
         return [self._threshold(value) for value in raw]
+
+    data_source = DATA_SOURCE_PREFIX
+
+    def to_row(self, problem: Problem, split: str, index: int) -> dict[str, Any]:
+        """One verl RL row; a binary threshold travels in ``extra_info`` so the row scores the same."""
+        row = to_verl_row(problem, split, index)
+        if self.binary_threshold is not None:
+            row["extra_info"]["binary_threshold"] = self.binary_threshold
+        return row
 
     def score(self, problem: Problem, response: str) -> float:
         return self.score_batch([problem], [response])[0]

@@ -60,22 +60,32 @@ def _maze_score(data_source: str, solution: str, ground_truth: Any, extra_info: 
         return 0.0
 
 
-def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
-                  **kwargs: Any) -> float:
-    """verl's ``compute_score``: the reward of ``solution_str`` for a row of any passkrl task."""
-    kind = route(data_source)
-    solution = _text(solution_str)
-    if kind == "maze":
-        return _maze_score(data_source, solution, ground_truth, extra_info)
-    if kind == "puzzles":
-        from passkrl.tasks import puzzles, require_extra
+def _puzzles_score(data_source: str, solution: str, ground_truth: Any, extra_info: dict | None, **kwargs: Any) -> float:
+    from passkrl.tasks import puzzles, require_extra
 
-        require_extra("puzzles")
-        return puzzles.compute_score(data_source, solution, ground_truth, extra_info, **kwargs)
+    require_extra("puzzles")
+    return puzzles.compute_score(data_source, solution, ground_truth, extra_info, **kwargs)
+
+
+def _maths_score(data_source: str, solution: str, ground_truth: Any, extra_info: dict | None, **_: Any) -> float:
     from passkrl.tasks import maths, require_extra
 
     require_extra("maths")
     return maths.compute_score(data_source, solution, "" if ground_truth is None else str(ground_truth), extra_info)
+
+
+SCORERS: dict[str, Callable[..., float]] = {
+    "maze": lambda source, solution, truth, info, **_: _maze_score(source, solution, truth, info),
+    "puzzles": _puzzles_score,
+    "maths": _maths_score,
+}
+"""Task (as :func:`route` names it) -> the row scorer ``(data_source, solution, ground_truth, extra_info, **kw)``."""
+
+
+def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
+                  **kwargs: Any) -> float:
+    """verl's ``compute_score``: the reward of ``solution_str`` for a row of any passkrl task."""
+    return SCORERS[route(data_source)](data_source, _text(solution_str), ground_truth, extra_info, **kwargs)
 
 
 def compute_score_batch(data_sources: Sequence[str], solution_strs: Sequence[str], ground_truths: Sequence[Any],
@@ -256,4 +266,50 @@ def make_trl_reward(task: str | None = None, *, workers: int = 1, **options: Any
     return reward
 
 
-__all__ = ["completion_text", "compute_score", "compute_score_batch", "make_trl_reward", "passkrl_reward", "route"]
+def maze_reward(
+    prompts: Sequence[Any] | None = None,
+    completions: Sequence[Any] | None = None,
+    grid: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[float]:
+    """TRL reward function: 1.0 iff the completion's final ``<answer>`` solves the maze, else 0.0.
+
+    ``grid`` is the data set column holding each row's maze grid (see :func:`maze_dataset`);
+    completions may be strings or chat messages. Scoring is :func:`passkrl.tasks.maze.score`.
+    """
+    from passkrl.tasks import maze
+
+    completions = list(completions or [])
+    if grid is None:
+        raise ValueError("maze_reward needs a 'grid' column in the data set (see passkrl.tasks.rewards.maze_dataset)")
+    grids = list(grid)
+    if len(grids) != len(completions):
+        raise ValueError(f"maze_reward got {len(grids)} grids for {len(completions)} completions")
+    return [maze.score(g, completion_text(c)) for g, c in zip(grids, completions)]
+
+
+def maze_dataset(sizes: Sequence[int] = (9, 11, 13, 15), n: int = 1000, seed: int = 0, *,
+                 conversational: bool = True):
+    """A ``datasets.Dataset`` of ``n`` distinct mazes for ``GRPOTrainer`` with :func:`maze_reward`.
+
+    Columns: ``prompt`` (the paper's Fig. 14 prompt; a one-message chat if ``conversational``,
+    else plain text), ``grid``, ``size`` and ``solution`` (a shortest path, for inspection).
+    Deterministic given ``seed``; sizes are taken round-robin (:func:`passkrl.tasks.maze.make_mazes`).
+    """
+    from datasets import Dataset
+
+    from passkrl.tasks import maze
+
+    mazes = maze.make_mazes(list(sizes), n, seed)
+    prompts: list[Any] = [maze.prompt(m) for m in mazes]
+    if conversational:
+        prompts = [[{"role": "user", "content": p}] for p in prompts]
+    return Dataset.from_dict({
+        "prompt": prompts,
+        "grid": [m.grid for m in mazes],
+        "size": [m.size for m in mazes],
+        "solution": [m.solution for m in mazes],
+    })
+
+
+__all__ = ["completion_text", "maze_dataset", "maze_reward", "compute_score", "compute_score_batch", "make_trl_reward", "passkrl_reward", "route"]

@@ -197,7 +197,7 @@ class TrainConfig:
         if self.partial_credit and estimators.REGISTRY[self.estimator].binary_only:
             raise ValueError(f"--estimator {self.estimator} needs binary rewards; drop --partial-credit")
         if self.task != "maze":
-            from passkrl.train.text_policy import build_task
+            from passkrl.train.text_tasks import build_task
 
             if self.model is not None:
                 raise ValueError(f"--model trains on the maze only; drop it or use --task maze (got --task {self.task!r})")

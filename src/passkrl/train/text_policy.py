@@ -20,9 +20,7 @@ continuous scores; by default a puzzle reward is 1 only for a score of 1 (``bina
 
 from __future__ import annotations
 
-import json
 import string
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,80 +31,12 @@ from passkrl.models.tokenizer import CharTokenizer
 from passkrl.tasks.base import Problem
 from passkrl.train.config import TrainConfig
 from passkrl.train.policy import MazePolicy
+from passkrl.train.text_tasks import build_task
 
 PROMPT_END = "\x1f"
 """Closes the question (ASCII unit separator: never part of a question); the answer follows it."""
 ALPHABET = "".join(ch for ch in string.printable if ch not in "\t\r\x0b\x0c") + PROMPT_END
 """Printable ASCII, newline and :data:`PROMPT_END`; PAD, BOS and EOS come from the tokenizer."""
-
-
-@dataclass(frozen=True)
-class TaskPreset:
-    """How ``--task NAME`` builds its task: the registry name and its options (``--task-options`` merges in)."""
-
-    task: str
-    options: dict[str, Any]
-    description: str
-
-
-TRAINABLE: dict[str, TaskPreset] = {
-    "chain_sum": TaskPreset("puzzles", {"datasets": ["chain_sum"], "options": {"chain_sum": {
-        "min_terms": 2, "max_terms": 3, "min_digits": 1, "max_digits": 1, "allow_negation": False}}},
-        "reasoning-gym chain_sum: sums and differences of 2-3 one-digit numbers"),
-    "basic_arithmetic": TaskPreset("puzzles", {"datasets": ["basic_arithmetic"], "options": {"basic_arithmetic": {
-        "min_terms": 2, "max_terms": 3, "min_digits": 1, "max_digits": 1, "operators": ["+", "-", "*"],
-        "allow_parentheses": False, "allow_negation": False}}},
-        "reasoning-gym basic_arithmetic: 2-3 one-digit numbers with + - *"),
-    "maths": TaskPreset("maths", {"kinds": ["arithmetic"], "max_int": 9},
-                        "the maths generator's integer arithmetic, checked by math-verify"),
-}
-"""Tasks the tiny model can learn, by ``--task`` name (``puzzles/chain_sum`` etc. are accepted too)."""
-
-
-def preset_name(task: str) -> str:
-    """The :data:`TRAINABLE` key of ``--task`` (``puzzles/chain_sum`` -> ``chain_sum``)."""
-    return task.split("/", 1)[1] if task.startswith("puzzles/") else task
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
-    return merged
-
-
-def task_options(cfg: TrainConfig) -> dict[str, Any]:
-    """``--task-options`` as a dict; for a puzzle, a flat dict is the reasoning-gym config of its data set."""
-    try:
-        options = json.loads(cfg.task_options)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"--task-options is not valid JSON ({err.msg}): {cfg.task_options!r}") from None
-    if not isinstance(options, dict):
-        raise ValueError(f"--task-options must be a JSON object, got {cfg.task_options!r}")  # noqa: TRY004
-    return options
-
-
-def build_task(cfg: TrainConfig):
-    """The task of ``--task`` with its preset and ``--task-options``; ``ValueError`` if the tiny model cannot learn it."""
-    from passkrl.tasks import get_task, require_extra
-
-    name = preset_name(cfg.task)
-    if name not in TRAINABLE:
-        raise ValueError(f"--task {cfg.task!r} is not trainable by the tiny model; choose one of: maze, "
-                         f"{', '.join(TRAINABLE)} (other tasks need a real LLM through verl or TRL, see docs/tasks.md)")
-    preset = TRAINABLE[name]
-    require_extra(preset.task)
-    extra = task_options(cfg)
-    if preset.task == "puzzles":
-        dataset = preset.options["datasets"][0]
-        options = _merge(preset.options, {"options": {dataset: extra}})
-        options["binary_threshold"] = None if cfg.partial_credit else 1.0
-    else:
-        options = _merge(preset.options, extra)
-    try:
-        return get_task(preset.task, **options)
-    except TypeError as err:  # an unknown keyword in --task-options
-        raise ValueError(f"--task-options {cfg.task_options!r}: {err}") from None
 
 
 def make_text_data(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
@@ -115,8 +45,8 @@ def make_text_data(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
     ``n_test_mazes`` problems per evaluation group (the reasoning-gym data set, or the maths kind) and
     ``n_train_mazes`` training problems, all distinct.
     """
-    from passkrl.tasks.data_cmd import distinct_problems
-    from passkrl.tasks.maze import split_seed
+    from passkrl.tasks.rows import distinct_problems
+    from passkrl.tasks.base import split_seed
 
     task = build_task(cfg)
     n_groups = len(getattr(task, "datasets", None) or getattr(task, "kinds", None) or (1,))

@@ -48,6 +48,7 @@ from passkrl.core.losses import dapo_policy_loss
 from passkrl.core.schedule import KSchedule
 from passkrl.io import write_json_atomic
 from passkrl.metrics import distinct_wrong_answers, pass_at_k
+from passkrl.runs import RunDir
 from passkrl.train import checkpoint as ckpt
 from passkrl.train import text_policy
 from passkrl.train.config import TrainConfig, parse_int_list
@@ -335,7 +336,7 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     schedule = cfg.schedule
     data, policy = build(cfg)
-    metrics_path = run_dir / "metrics.jsonl"
+    files = RunDir(run_dir)
 
     # Warm-up: supervised imitation of reference answers, cached by its settings (identical for every estimator).
     optimizer = torch.optim.AdamW(policy.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
@@ -343,16 +344,16 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
     if state is None:
         warm_up(policy, data.train, cfg)
         start_step = 0
-        ckpt.truncate_metrics(metrics_path, 0)
+        files.truncate_metrics(0)
         before = evaluate_warm_up(policy, data.test, cfg)
-        append_metrics(metrics_path, {"kind": "eval", **before})
+        files.append_metrics({"kind": "eval", **before})
         ckpt.save(run_dir, 0, policy.model, optimizer, {"before": before})
     else:
         policy.model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_step = state["step"]
         before = state["extra"]["before"]
-        ckpt.truncate_metrics(metrics_path, start_step)
+        files.truncate_metrics(start_step)
 
     interrupted = {"flag": False}
 
@@ -367,11 +368,11 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(cfg, step * cfg.mini_batches)
             record = rl_step(policy, optimizer, data, cfg, schedule, step)
-            append_metrics(metrics_path, record)
+            files.append_metrics(record)
             done = step + 1
             if done % cfg.eval_every == 0 or done == cfg.rl_steps:
                 latest_eval = evaluate(policy, data.test, cfg, step=done)
-                append_metrics(metrics_path, {"kind": "eval", **latest_eval})
+                files.append_metrics({"kind": "eval", **latest_eval})
             if done % cfg.checkpoint_every == 0 or done == cfg.rl_steps or interrupted["flag"]:
                 ckpt.save(run_dir, done, policy.model, optimizer, {"before": before})
             if hasattr(bar, "set_postfix"):
@@ -387,16 +388,8 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
     after = latest_eval if latest_eval["step"] == cfg.rl_steps else evaluate(policy, data.test, cfg, step=cfg.rl_steps)
     summary = {"before": before, "after": after, "estimator": cfg.estimator, "k": cfg.k, "k_schedule": cfg.k_schedule,
                "task": cfg.task}
-    write_json_atomic(run_dir / "eval.json", summary)
+    files.write_eval(summary)
     return summary
-
-
-def append_metrics(path: Path, record: dict[str, Any]) -> None:
-    """One JSON line per record, flushed and fsynced: a crash loses at most the line being written."""
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, allow_nan=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def progress(iterable, cfg: TrainConfig, **kwargs) -> Iterator:

@@ -7,15 +7,12 @@
     passkrl data maths --n 5000 --out maths_train.parquet                # generated with sympy
     passkrl data maths --input gsm.jsonl --question-field problem --answer-field solution --out gsm.parquet
 
-Each row has ``data_source``, ``prompt`` (chat messages), ``ability``, ``reward_model``
-(``{"style": "rule", "ground_truth": ...}``) and ``extra_info``, as in verl's
-``examples/data_preprocess`` scripts: ``passkrl.tasks.maze.to_verl_row`` (the paper's Fig. 14
-prompt, the grid as ground truth), ``passkrl.tasks.puzzles.to_verl_row`` (``passkrl/puzzles/<set>``,
-a JSON ground truth with everything reasoning-gym's scorer needs) and
-``passkrl.tasks.maths.to_verl_row`` (``passkrl/maths``, the answer as ground truth). Every
-``data_source`` is routed by ``passkrl.tasks.rewards.compute_score``. The format follows the file's
-extension: ``.jsonl`` / ``.json`` (one JSON object per line) or ``.parquet`` (needs pyarrow; what
-verl reads).
+Each row is made by its task (``Task.to_row``) and written by :func:`passkrl.tasks.rows.write_data`
+(see :mod:`passkrl.tasks.rows` for the layout): the maze's rows carry the paper's Fig. 14 prompt and
+the grid as ground truth, puzzles' (``passkrl/puzzles/<set>``) a JSON ground truth with everything
+reasoning-gym's scorer needs, maths' (``passkrl/maths``) the answer. Every ``data_source`` is routed
+by ``passkrl.tasks.rewards.compute_score``. The format follows the file's extension: ``.jsonl`` /
+``.json`` (one JSON object per line) or ``.parquet`` (needs pyarrow; what verl reads).
 
 Reproducibility: every split draws from its own random stream ``[seed, split]``, the same streams
 as ``passkrl.tasks.maze.train_test_split``. Writing the test split first and passing it to
@@ -38,7 +35,8 @@ from typing import Any, Literal
 
 import tyro
 
-from passkrl.io import atomic_open
+from passkrl.tasks import rows
+from passkrl.tasks.base import split_seed
 
 # task name -> one-line description
 DATA_TASKS: dict[str, str] = {
@@ -48,10 +46,6 @@ DATA_TASKS: dict[str, str] = {
     "maths": "maths answers checked by math-verify: generated, or --input rows (pip install \"passkrl[maths]\")",
 }
 
-JSONL_SUFFIXES = (".jsonl", ".json")
-PARQUET_SUFFIXES = (".parquet",)
-# Below this many rows the progress bar is only noise.
-_PROGRESS_MIN_ROWS = 2000
 
 
 @dataclass(frozen=True)
@@ -128,18 +122,6 @@ class MathsDataConfig:
     """Show a progress bar for large data sets."""
 
 
-def output_format(path: Path) -> Literal["jsonl", "parquet"]:
-    """``"jsonl"`` or ``"parquet"`` from the file extension; ``ValueError`` for anything else."""
-    suffix = Path(path).suffix.lower()
-    if suffix in JSONL_SUFFIXES:
-        return "jsonl"
-    if suffix in PARQUET_SUFFIXES:
-        return "parquet"
-    shown = repr(suffix) if suffix else "no extension"
-    raise ValueError(f"cannot tell the format of {str(path)!r} from its extension ({shown}); "
-                     f"use one of {', '.join(JSONL_SUFFIXES + PARQUET_SUFFIXES)}")
-
-
 def parse_sizes(text: str) -> tuple[int, ...]:
     """``"9,11,13"`` -> ``(9, 11, 13)``; every size an odd integer >= 5, else ``ValueError``."""
     parts = [part.strip() for part in str(text).split(",")]
@@ -157,52 +139,16 @@ def parse_sizes(text: str) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def _require_pyarrow() -> Any:
-    try:
-        import pyarrow  # noqa: F401
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ValueError("writing or reading .parquet needs pyarrow: pip install pyarrow "
-                         "(or pip install 'passkrl[parquet]'), or write .jsonl instead") from None
-    return pq
+def _check_n(n: int | None) -> None:
+    if n is not None and n < 1:
+        raise ValueError(f"--n must be >= 1, got {n}")
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of a JSONL or Parquet data file (format by extension)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"data file {str(path)!r} does not exist")
-    if output_format(path) == "parquet":
-        return _require_pyarrow().read_table(path).to_pylist()
-    rows = []
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{str(path)!r} line {line_number} is not JSON: {err.msg}") from None
-    return rows
-
-
-def excluded_grids(paths: Iterable[Path]) -> set[str]:
-    """The ground-truth grids of the rows in ``paths`` (maze rows only)."""
-    grids: set[str] = set()
-    for path in paths:
-        for i, row in enumerate(read_rows(path)):
-            try:
-                grids.add(row["reward_model"]["ground_truth"])
-            except (KeyError, TypeError):
-                raise ValueError(f"--exclude {str(path)!r}: row {i} has no reward_model.ground_truth") from None
-    return grids
-
-
-def _check_output_path(path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(f"--out: directory {str(parent)!r} does not exist")
-    if path.is_dir():
-        raise ValueError(f"--out: {str(path)!r} is a directory")
+def _check_out(out: Path) -> None:
+    rows.output_format(out)
+    rows.check_output_path(out)
+    if rows.output_format(out) == "parquet":
+        rows.require_pyarrow()
 
 
 def write_maze_data(cfg: MazeDataConfig) -> int:
@@ -210,75 +156,14 @@ def write_maze_data(cfg: MazeDataConfig) -> int:
     from passkrl.tasks import maze
 
     # Every check before the (possibly long) generation.
-    fmt = output_format(cfg.out)
+    _check_out(cfg.out)
     sizes = parse_sizes(cfg.sizes)
-    if cfg.n < 1:
-        raise ValueError(f"--n must be >= 1, got {cfg.n}")
-    _check_output_path(cfg.out)
-    pq = _require_pyarrow() if fmt == "parquet" else None
-    exclude = excluded_grids(cfg.exclude)
-
-    mazes = maze.iter_mazes(sizes, cfg.n, maze.split_seed(cfg.seed, cfg.split), exclude=exclude)
-    rows = (maze.to_verl_row(m, cfg.split, index) for index, m in enumerate(mazes))
-    return write_rows(cfg.out, fmt, rows, cfg.n, cfg.progress, f"maze {cfg.split} rows", pq)
-
-
-def write_rows(out: Path, fmt: str, rows: Iterable[dict[str, Any]], n: int, progress: bool, desc: str,
-               pq: Any = None) -> int:
-    """Write ``rows`` atomically as JSONL or Parquet; returns the number written."""
-    if progress and n >= _PROGRESS_MIN_ROWS:
-        from tqdm.auto import tqdm
-
-        rows = tqdm(rows, total=n, desc=desc, unit="row", dynamic_ncols=True)
-
-    n_written = 0
-    if fmt == "jsonl":
-        with atomic_open(out, "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-                n_written += 1
-    else:
-        import pyarrow as pa
-
-        table = pa.Table.from_pylist(list(rows))
-        n_written = table.num_rows
-        with atomic_open(out, "wb") as handle:
-            pq.write_table(table, handle)
-    return n_written
-
-
-def excluded_prompts(paths: Iterable[Path]) -> set[str]:
-    """The prompt texts (last message) of the rows in ``paths``."""
-    prompts: set[str] = set()
-    for path in paths:
-        for i, row in enumerate(read_rows(path)):
-            try:
-                prompts.add(row["prompt"][-1]["content"])
-            except (KeyError, TypeError, IndexError):
-                raise ValueError(f"--exclude {str(path)!r}: row {i} has no prompt messages") from None
-    return prompts
-
-
-# How many consecutive repeated prompts end the search for new problems (the task is exhausted).
-_MAX_REPEATS = 2000
-
-
-def distinct_problems(task: Any, n: int, seed: list[int], exclude: set[str]) -> Iterable[Any]:
-    """``n`` problems of ``task`` with distinct prompts, none in ``exclude``; ``ValueError`` when exhausted."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    seen = set(exclude)
-    for made in range(n):
-        for _ in range(_MAX_REPEATS):
-            problem = task.generate(rng)
-            if problem.question not in seen:
-                break
-        else:
-            raise ValueError(f"cannot make {n} distinct problems of {task!r}: only {made} new prompts were found "
-                             f"after {_MAX_REPEATS} repeats in a row; ask for fewer or widen the task's options")
-        seen.add(problem.question)
-        yield problem
+    _check_n(cfg.n)
+    exclude = rows.excluded_ground_truths(cfg.exclude)
+    task = maze.MazeTask(sizes=sizes)
+    mazes = maze.iter_mazes(sizes, cfg.n, split_seed(cfg.seed, cfg.split), exclude=exclude)
+    return rows.write_data(task, (task.problem(m) for m in mazes), cfg.out, split=cfg.split, n=cfg.n,
+                           progress=cfg.progress)
 
 
 def _parse_json_object(text: str, option: str) -> dict[str, Any]:
@@ -293,43 +178,27 @@ def _parse_json_object(text: str, option: str) -> dict[str, Any]:
 
 def write_puzzles_data(cfg: PuzzlesDataConfig, task_name: str = "puzzles") -> int:
     """Generate and write puzzle rows; returns the number written."""
-    fmt = output_format(cfg.out)
-    if cfg.n < 1:
-        raise ValueError(f"--n must be >= 1, got {cfg.n}")
+    _check_out(cfg.out)
+    _check_n(cfg.n)
     options = _parse_json_object(cfg.options, "--options")
-    _check_output_path(cfg.out)
-    pq = _require_pyarrow() if fmt == "parquet" else None
-    from passkrl.tasks import get_task, puzzles
-    from passkrl.tasks import maze as maze_module
+    from passkrl.tasks import get_task
 
     task = get_task(task_name, datasets=cfg.datasets or None, options=options, binary_threshold=cfg.binary_threshold,
                     allow_eval=cfg.allow_eval)
-    exclude = excluded_prompts(cfg.exclude)
-    problems = distinct_problems(task, cfg.n, maze_module.split_seed(cfg.seed, cfg.split), exclude)
-
-    def rows() -> Iterable[dict[str, Any]]:
-        for index, problem in enumerate(problems):
-            row = puzzles.to_verl_row(problem, cfg.split, index)
-            if cfg.binary_threshold is not None:
-                row["extra_info"]["binary_threshold"] = float(cfg.binary_threshold)
-            yield row
-
-    return write_rows(cfg.out, fmt, rows(), cfg.n, cfg.progress, f"puzzles {cfg.split} rows", pq)
+    exclude = rows.excluded_prompts(cfg.exclude)
+    problems = rows.distinct_problems(task, cfg.n, split_seed(cfg.seed, cfg.split), exclude)
+    return rows.write_data(task, problems, cfg.out, split=cfg.split, n=cfg.n, progress=cfg.progress)
 
 
 def write_maths_data(cfg: MathsDataConfig) -> int:
     """Generate (or convert --input) and write maths rows; returns the number written."""
-    fmt = output_format(cfg.out)
-    if cfg.n is not None and cfg.n < 1:
-        raise ValueError(f"--n must be >= 1, got {cfg.n}")
+    _check_out(cfg.out)
+    _check_n(cfg.n)
     if cfg.input is None and cfg.n is None:
         raise ValueError("--n is required when generating problems (or give --input FILE to convert)")
-    _check_output_path(cfg.out)
-    pq = _require_pyarrow() if fmt == "parquet" else None
-    from passkrl.tasks import get_task, maths
-    from passkrl.tasks import maze as maze_module
+    from passkrl.tasks import get_task
 
-    exclude = excluded_prompts(cfg.exclude)
+    exclude = rows.excluded_prompts(cfg.exclude)
     if cfg.input is not None:
         task = get_task("maths", data=cfg.input, question_field=cfg.question_field, answer_field=cfg.answer_field)
         converted = (task.problem(question, answer, kind="data", row=i) for i, (question, answer) in enumerate(task.rows))
@@ -339,9 +208,8 @@ def write_maths_data(cfg: MathsDataConfig) -> int:
     else:
         task = get_task("maths", kinds=cfg.kinds, max_int=cfg.max_int)
         limit = int(cfg.n)
-        problems = distinct_problems(task, limit, maze_module.split_seed(cfg.seed, cfg.split), exclude)
-    rows = (maths.to_verl_row(problem, cfg.split, index) for index, problem in enumerate(problems))
-    return write_rows(cfg.out, fmt, rows, limit, cfg.progress, f"maths {cfg.split} rows", pq)
+        problems = rows.distinct_problems(task, limit, split_seed(cfg.seed, cfg.split), exclude)
+    return rows.write_data(task, problems, cfg.out, split=cfg.split, n=limit, progress=cfg.progress)
 
 
 def _usage() -> str:

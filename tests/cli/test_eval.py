@@ -9,7 +9,7 @@ import pytest
 
 from passkrl.cli import main as cli_main
 from passkrl.core.metrics import distinct_wrong_answers, maj_at_k, max_at_k, pass_at_k
-from passkrl.report.eval_cmd import main, parse_ks
+from passkrl.cli.eval import main, parse_ks
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

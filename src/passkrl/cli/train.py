@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
 
 import tyro
 
-from passkrl.io import write_json_atomic
+from passkrl.runs import RunDir
 from passkrl.train import checkpoint as ckpt
 from passkrl.train.config import TrainConfig, resolve
 
@@ -22,15 +21,10 @@ def default_run_dir(cfg: TrainConfig) -> Path:
 
 
 def load_run_config(run_dir: Path) -> TrainConfig:
-    path = run_dir / "config.json"
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"--resume: run directory {str(run_dir)!r} does not exist")
-    if not path.exists():
-        raise FileNotFoundError(f"--resume: {str(path)!r} is missing; is {str(run_dir)!r} a passkrl run directory?")
     try:
-        return TrainConfig.from_dict(json.loads(path.read_text()))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"--resume: {str(path)!r} is not valid JSON ({err.msg})") from None
+        return TrainConfig.from_dict(RunDir(run_dir).read_config())
+    except (FileNotFoundError, ValueError) as err:
+        raise type(err)(f"--resume: {err}") from None
 
 
 def main(argv: list[str]) -> int:
@@ -43,14 +37,14 @@ def main(argv: list[str]) -> int:
     else:
         cfg = resolve(cli_cfg)
         run_dir = cfg.out or default_run_dir(cfg)
-        if (run_dir / ckpt.CHECKPOINT).exists():
+        if RunDir(run_dir).has_checkpoint:
             raise ValueError(f"{str(run_dir)!r} already holds a run; continue it with --resume {run_dir} "
                              "or choose another --out")
-        ckpt.check_writable(run_dir)
+        RunDir(run_dir).check_writable()
         cfg = dataclasses.replace(cfg, out=run_dir)
-        write_json_atomic(run_dir / "config.json", cfg.to_dict())
+        RunDir(run_dir).write_config(cfg.to_dict())
         resuming = False
-    ckpt.check_writable(run_dir)
+    RunDir(run_dir).check_writable()
 
     from passkrl.report.run_report import draw_run, format_before_after
     from passkrl.train.trainer import Interrupted, run
@@ -69,5 +63,5 @@ def main(argv: list[str]) -> int:
     plots = draw_run(run_dir)
     print(format_before_after(summary))
     print(f"\nfinished in {time.perf_counter() - started:.0f} s; plots: {', '.join(str(p) for p in plots)}")
-    print(f"metrics: {run_dir / 'metrics.jsonl'}; evaluation: {run_dir / 'eval.json'}")
+    print(f"metrics: {RunDir(run_dir).metrics_path}; evaluation: {RunDir(run_dir).eval_path}")
     return 0

@@ -10,7 +10,7 @@ import pytest
 
 from passkrl.cli import main as cli_main
 from passkrl.tasks import maze as M
-from passkrl.tasks.data_cmd import main, parse_sizes
+from passkrl.cli.data import main, parse_sizes
 
 COLUMNS = ["data_source", "prompt", "ability", "reward_model", "extra_info"]
 

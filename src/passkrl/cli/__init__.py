@@ -1,7 +1,8 @@
-"""The ``passkrl`` command line.
+"""The ``passkrl`` command line: every command is a module of this package.
 
-Each sub-command lives in its own module and exposes ``main(argv: list[str]) -> int``; this file only
+Each sub-command (``passkrl.cli.<name>``) exposes ``main(argv: list[str]) -> int``; this file only
 dispatches, and imports a sub-command's module when it is used so that ``passkrl --help`` is instant.
+Shared option types are in :mod:`passkrl.cli.options`. No library module imports this package.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import sys
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("passkrl.train.cli", "Pass@k Training of a tiny model on the maze task (the main job)"),
-    "eval": ("passkrl.report.eval_cmd", "pass@k / max@k / maj@k with 95% intervals from a JSONL of samples"),
-    "curves": ("passkrl.report.curves", "advantage, eta and w(p) curves of the estimators against accuracy"),
-    "data": ("passkrl.tasks.data_cmd", "write a task's data set as JSONL or Parquet"),
-    "report": ("passkrl.report.run_report", "redraw the plots of a training run directory"),
-    "experiment": ("passkrl.experiment.cli", "reproduce the paper's findings: run a study, write a report"),
+    "train": ("passkrl.cli.train", "Pass@k Training of a tiny model on the maze task (the main job)"),
+    "eval": ("passkrl.cli.eval", "pass@k / max@k / maj@k with 95% intervals from a JSONL of samples"),
+    "curves": ("passkrl.cli.curves", "advantage, eta and w(p) curves of the estimators against accuracy"),
+    "data": ("passkrl.cli.data", "write a task's data set as JSONL or Parquet"),
+    "report": ("passkrl.cli.report", "redraw the plots of a training run directory"),
+    "experiment": ("passkrl.cli.experiment", "reproduce the paper's findings: run a study, write a report"),
 }
 
 
@@ -52,7 +53,3 @@ def main(argv: list[str] | None = None) -> int:
         # Bad input: one clear line, no traceback.
         print(f"passkrl {name}: error: {err}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,156 @@
+"""A task's problems as verl-style data set rows, written and read as JSONL or Parquet.
+
+Each row has ``data_source``, ``prompt`` (chat messages), ``ability``, ``reward_model``
+(``{"style": "rule", "ground_truth": ...}``) and ``extra_info``, as in verl's
+``examples/data_preprocess`` scripts. A task makes its own rows (``Task.to_row``) and names its
+``data_source``; :mod:`passkrl.tasks.rewards` routes every row back to the task's verifier.
+
+:func:`write_data` writes any task's problems; :func:`distinct_problems` draws problems whose prompts
+are new (the paper's deduplicated train/test pair, Table 4); :func:`read_rows` reads a data file.
+The format follows the file's extension: ``.jsonl`` / ``.json`` (one JSON object per line) or
+``.parquet`` (needs pyarrow; what verl reads). A file is written to a temporary sibling and moved
+into place at the end, so an interrupted write never leaves half a data set nor damages an older
+file of the same name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from passkrl.io import atomic_open
+from passkrl.tasks.base import Problem, Task
+
+JSONL_SUFFIXES = (".jsonl", ".json")
+PARQUET_SUFFIXES = (".parquet",)
+# Below this many rows the progress bar is only noise.
+_PROGRESS_MIN_ROWS = 2000
+# How many consecutive repeated prompts end the search for new problems (the task is exhausted).
+_MAX_REPEATS = 2000
+
+
+def output_format(path: Path) -> Literal["jsonl", "parquet"]:
+    """``"jsonl"`` or ``"parquet"`` from the file extension; ``ValueError`` for anything else."""
+    suffix = Path(path).suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    shown = repr(suffix) if suffix else "no extension"
+    raise ValueError(f"cannot tell the format of {str(path)!r} from its extension ({shown}); "
+                     f"use one of {', '.join(JSONL_SUFFIXES + PARQUET_SUFFIXES)}")
+
+
+def require_pyarrow() -> Any:
+    """``pyarrow.parquet``, or a ``ValueError`` saying how to install it."""
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ValueError("writing or reading .parquet needs pyarrow: pip install pyarrow "
+                         "(or pip install 'passkrl[parquet]'), or write .jsonl instead") from None
+    return pq
+
+
+def check_output_path(path: Path, option: str = "--out") -> None:
+    """Refuse an output path whose directory is missing or that is a directory (before any work)."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"{option}: directory {str(parent)!r} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{option}: {str(path)!r} is a directory")
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSONL or Parquet data file (format by extension)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file {str(path)!r} does not exist")
+    if output_format(path) == "parquet":
+        return require_pyarrow().read_table(path).to_pylist()
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{str(path)!r} line {line_number} is not JSON: {err.msg}") from None
+    return rows
+
+
+def excluded_ground_truths(paths: Iterable[Path]) -> set[str]:
+    """The ``reward_model.ground_truth`` of every row in ``paths`` (the maze's grids)."""
+    truths: set[str] = set()
+    for path in paths:
+        for i, row in enumerate(read_rows(path)):
+            try:
+                truths.add(row["reward_model"]["ground_truth"])
+            except (KeyError, TypeError):
+                raise ValueError(f"--exclude {str(path)!r}: row {i} has no reward_model.ground_truth") from None
+    return truths
+
+
+def excluded_prompts(paths: Iterable[Path]) -> set[str]:
+    """The prompt texts (last message) of the rows in ``paths``."""
+    prompts: set[str] = set()
+    for path in paths:
+        for i, row in enumerate(read_rows(path)):
+            try:
+                prompts.add(row["prompt"][-1]["content"])
+            except (KeyError, TypeError, IndexError):
+                raise ValueError(f"--exclude {str(path)!r}: row {i} has no prompt messages") from None
+    return prompts
+
+
+def distinct_problems(task: Task, n: int, seed: Any, exclude: set[str]) -> Iterable[Problem]:
+    """``n`` problems of ``task`` with distinct prompts, none in ``exclude``; ``ValueError`` when exhausted."""
+    rng = np.random.default_rng(seed)
+    seen = set(exclude)
+    for made in range(n):
+        for _ in range(_MAX_REPEATS):
+            problem = task.generate(rng)
+            if problem.question not in seen:
+                break
+        else:
+            raise ValueError(f"cannot make {n} distinct problems of {task!r}: only {made} new prompts were found "
+                             f"after {_MAX_REPEATS} repeats in a row; ask for fewer or widen the task's options")
+        seen.add(problem.question)
+        yield problem
+
+
+def write_rows(out: Path, rows: Iterable[dict[str, Any]], *, n: int | None = None, progress: bool = False,
+               desc: str = "rows") -> int:
+    """Write ``rows`` atomically as JSONL or Parquet (by ``out``'s extension); returns the number written."""
+    fmt = output_format(out)
+    pq = require_pyarrow() if fmt == "parquet" else None
+    if progress and n is not None and n >= _PROGRESS_MIN_ROWS:
+        from tqdm.auto import tqdm
+
+        rows = tqdm(rows, total=n, desc=desc, unit="row", dynamic_ncols=True)
+    n_written = 0
+    if fmt == "jsonl":
+        with atomic_open(out, "w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                n_written += 1
+    else:
+        import pyarrow as pa
+
+        table = pa.Table.from_pylist(list(rows))
+        n_written = table.num_rows
+        with atomic_open(out, "wb") as handle:
+            pq.write_table(table, handle)
+    return n_written
+
+
+def write_data(task: Task, problems: Iterable[Problem], out: Path, *, split: str, n: int | None = None,
+               progress: bool = False) -> int:
+    """Write ``task``'s rows for ``problems`` (``task.to_row``) to ``out``; returns the number written."""
+    rows = (task.to_row(problem, split, index) for index, problem in enumerate(problems))
+    return write_rows(out, rows, n=n, progress=progress, desc=f"{task.name} {split} rows")
