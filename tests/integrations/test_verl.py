@@ -360,3 +360,26 @@ def test_maze_parquet_rows_score_through_verl_custom_reward_loader(tmp_path):
         assert compute_score(solution_str=right, **kwargs) == 1.0
         assert compute_score(solution_str="<answer>U U U</answer>", **kwargs) == 0.0
         assert compute_score(solution_str="\x00" * 100, **kwargs) == 0.0
+
+
+def test_entropy_route_wraps_exactly_the_named_verl_functions_once_and_then_leaves_the_import_system():
+    assert pv.WRAPPED == ("verl.trainer.ppo.ray_trainer.compute_advantage",
+                          "verl.trainer.ppo.v1.utils.compute_advantage")
+    code = (
+        "import sys\n"
+        "import passkrl.integrations.verl as pv\n"
+        "before = pv.entropy_route()\n"
+        "pv.enable_entropy_route(); pv.enable_entropy_route()\n"
+        "n_finders = sum(f is pv._FINDER for f in sys.meta_path)\n"
+        "import verl.trainer.ppo.ray_trainer as legacy, verl.trainer.ppo.v1.utils as v1\n"
+        "pv.enable_entropy_route()\n"
+        "for fn in (legacy.compute_advantage, v1.compute_advantage):\n"
+        "    assert fn._passkrl_entropy_route and not getattr(fn.__wrapped__, '_passkrl_entropy_route', False)\n"
+        "import inspect; assert 'def compute_advantage' in inspect.getsource(legacy)\n"
+        "print(before, n_finders, pv.entropy_route(), pv._FINDER in sys.meta_path)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    names = pv.WRAPPED
+    assert out.strip().splitlines()[-1] == (
+        f"{ {names[0]: False, names[1]: False} } 1 { {names[0]: True, names[1]: True} } False"
+    )

@@ -342,8 +342,9 @@ def _wrap_compute_advantage(original: Callable[..., Any]) -> Callable[..., Any]:
     return compute_advantage
 
 
-# Modules that hold a reference to verl's compute_advantage (the legacy and the v1 trainers).
-_COMPUTE_ADVANTAGE_HOLDERS = ("verl.trainer.ppo.ray_trainer", "verl.trainer.ppo.v1.utils")
+WRAPPED = ("verl.trainer.ppo.ray_trainer.compute_advantage", "verl.trainer.ppo.v1.utils.compute_advantage")
+"""The verl functions the entropy route wraps: ``compute_advantage`` of the legacy and the v1 trainers."""
+_HOLDERS = tuple(name.rsplit(".", 1)[0] for name in WRAPPED)
 
 
 def _patch(module: Any) -> None:
@@ -351,13 +352,14 @@ def _patch(module: Any) -> None:
         module.compute_advantage = _wrap_compute_advantage(module.compute_advantage)
 
 
-class _PatchingLoader:
-    """The real loader of a verl trainer module, wrapping ``compute_advantage`` once it has run."""
+class _WrappingLoader:
+    """The real loader of a :data:`WRAPPED` module (every attribute delegated, so that tracebacks and
+    ``inspect`` still find the source), wrapping ``compute_advantage`` once the module has run."""
 
     def __init__(self, loader: Any):
         self._loader = loader
 
-    def __getattr__(self, attribute: str) -> Any:  # get_source, is_package, ... of the real loader
+    def __getattr__(self, attribute: str) -> Any:
         return getattr(self._loader, attribute)
 
     def create_module(self, spec: Any) -> Any:
@@ -366,13 +368,17 @@ class _PatchingLoader:
     def exec_module(self, module: Any) -> None:
         self._loader.exec_module(module)
         _patch(module)
+        if all(name in sys.modules for name in _HOLDERS) and _FINDER in sys.meta_path:
+            sys.meta_path.remove(_FINDER)  # nothing left to wrap: stop looking at every import
 
 
-class _PatchOnImport(importlib.abc.MetaPathFinder):
-    """Finds verl's trainer modules with the other finders and hands them a patching loader."""
+class _WrapOnImport(importlib.abc.MetaPathFinder):
+    """A meta-path finder for the modules of :data:`WRAPPED` only: the other finders locate the
+    module and :class:`_WrappingLoader` runs it with its real loader. It leaves ``sys.meta_path``
+    once every holder module has been loaded."""
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-        if fullname not in _COMPUTE_ADVANTAGE_HOLDERS:
+        if fullname not in _HOLDERS:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -380,24 +386,34 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
             spec = finder.find_spec(fullname, path, target)
             if spec is not None:
                 if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _PatchingLoader(spec.loader)
+                    spec.loader = _WrappingLoader(spec.loader)
                 return spec
         return None
 
 
-_FINDER = _PatchOnImport()
+_FINDER = _WrapOnImport()
+
+
+def entropy_route() -> dict[str, bool]:
+    """For each function of :data:`WRAPPED`: is it wrapped now (False while its module is not imported)."""
+    status = {}
+    for name in WRAPPED:
+        module = sys.modules.get(name.rsplit(".", 1)[0])
+        status[name] = bool(getattr(getattr(module, "compute_advantage", None), "_passkrl_entropy_route", False))
+    return status
 
 
 def enable_entropy_route() -> None:
     """Let ``passk_adaptive_entropy`` see per-response entropies inside verl (idempotent).
 
-    Wraps ``compute_advantage`` in verl's trainer modules that are already imported, and arranges
-    for those imported later to be wrapped as soon as they load.
+    Wraps the :data:`WRAPPED` functions whose modules are already imported, and, while one is not,
+    keeps one finder in ``sys.meta_path`` that wraps it as soon as it loads.
     """
-    for name in _COMPUTE_ADVANTAGE_HOLDERS:
+    for name in _HOLDERS:
         if name in sys.modules:
             _patch(sys.modules[name])
-    if _FINDER not in sys.meta_path:
+    pending = any(name not in sys.modules for name in _HOLDERS)
+    if pending and _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
 
 
@@ -409,7 +425,9 @@ enable_entropy_route()
 
 __all__ = [
     "VERL_NAMES",
+    "WRAPPED",
     "enable_entropy_route",
+    "entropy_route",
     "group_rows",
     "grouped_advantages",
     "make_verl_estimator",
