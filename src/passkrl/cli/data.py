@@ -26,7 +26,6 @@ never leaves a half-written data set (nor damages an older file of the same name
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from typing import Any, Literal
 
 import tyro
 
+from passkrl.parsing import int_list, json_object
 from passkrl.tasks import rows
 from passkrl.tasks.base import split_seed
 
@@ -124,19 +124,8 @@ class MathsDataConfig:
 
 def parse_sizes(text: str) -> tuple[int, ...]:
     """``"9,11,13"`` -> ``(9, 11, 13)``; every size an odd integer >= 5, else ``ValueError``."""
-    parts = [part.strip() for part in str(text).split(",")]
-    if not any(parts):
-        raise ValueError(f"--sizes: no sizes given in {text!r}; expected e.g. 9,11,13,15")
-    sizes = []
-    for part in parts:
-        try:
-            size = int(part)
-        except ValueError:
-            raise ValueError(f"--sizes: {part!r} is not an integer (in {text!r}); expected e.g. 9,11,13,15") from None
-        if size < 5 or size % 2 == 0:
-            raise ValueError(f"--sizes: maze sizes must be odd and >= 5, got {part!r} (in {text!r})")
-        sizes.append(size)
-    return tuple(sizes)
+    return int_list(text, "--sizes", example="9,11,13,15", what="sizes",
+                    check=lambda size: "maze sizes must be odd and >= 5" if size < 5 or size % 2 == 0 else None)
 
 
 def _check_n(n: int | None) -> None:
@@ -166,21 +155,11 @@ def write_maze_data(cfg: MazeDataConfig) -> int:
                            progress=cfg.progress)
 
 
-def _parse_json_object(text: str, option: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{option} is not valid JSON ({err.msg}): {text!r}") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"{option} must be a JSON object, got {text!r}")  # noqa: TRY004 - the CLI reports ValueError
-    return value
-
-
 def write_puzzles_data(cfg: PuzzlesDataConfig, task_name: str = "puzzles") -> int:
     """Generate and write puzzle rows; returns the number written."""
     _check_out(cfg.out)
     _check_n(cfg.n)
-    options = _parse_json_object(cfg.options, "--options")
+    options = json_object(cfg.options, "--options", example='{"chain_sum": {"max_terms": 3}}')
     from passkrl.tasks import get_task
 
     task = get_task(task_name, datasets=cfg.datasets or None, options=options, binary_threshold=cfg.binary_threshold,

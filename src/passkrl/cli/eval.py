@@ -48,6 +48,7 @@ from passkrl.core.metrics import (
     pass_at_k,
 )
 from passkrl.io import write_json_atomic
+from passkrl.parsing import int_list
 
 DEFAULT_KS = (1, 2, 4, 8, 16, 32)
 
@@ -183,18 +184,7 @@ def read_samples(path: str | Path, *, threshold: float = 1.0) -> SampleSet:
 
 def parse_ks(text: str) -> list[int]:
     """``"1,4,16"`` -> ``[1, 4, 16]`` (sorted, duplicates removed); ValueError for anything else."""
-    parts = [part.strip() for part in text.split(",")]
-    if not text.strip() or any(part == "" for part in parts):
-        raise ValueError(f"--k must be comma-separated positive integers such as 1,4,16, got {text!r}")
-    ks = []
-    for part in parts:
-        try:
-            k = int(part)
-        except ValueError:
-            raise ValueError(f"--k: {part!r} is not an integer (in {text!r})") from None
-        if k < 1:
-            raise ValueError(f"--k: every k must be >= 1, got {k} (in {text!r})")
-        ks.append(k)
+    ks = int_list(text, "--k", example="1,4,16", check=lambda k: "every k must be >= 1" if k < 1 else None)
     return sorted(set(ks))
 
 

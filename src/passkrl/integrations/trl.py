@@ -32,7 +32,6 @@ maze task (arXiv 2508.10751 App. A.1), and :func:`~passkrl.tasks.rewards.maze_da
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +42,7 @@ from trl import GRPOConfig, GRPOTrainer
 
 from passkrl import estimators as _estimators
 from passkrl.core.schedule import KSchedule
+from passkrl.parsing import json_object
 from passkrl.metrics import eta as _eta
 from passkrl.metrics import pass_at_k as _pass_at_k
 from passkrl.tasks.rewards import maze_dataset, maze_reward
@@ -70,26 +70,6 @@ token entropy of every completion (one extra no-grad forward pass, only when the
 # --------------------------------------------------------------------------------------------------
 # Configuration
 # --------------------------------------------------------------------------------------------------
-
-
-def _parse_params(value: Any) -> dict[str, Any]:
-    """``passk_params`` as a dict: a dict, ``None``/``""`` (no parameters) or a JSON object string."""
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return {}
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(
-                f"passk_params={text!r} is not valid JSON ({err.msg}); write a JSON object such as "
-                "'{\"threshold\": 0.6}'"
-            ) from None
-    if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
-        raise ValueError(f"passk_params must be a JSON object / dict with string keys, got {value!r}")
-    return dict(value)
 
 
 def _check_estimator(name: str, k_values: Iterable[int], params: dict[str, Any], num_generations: int) -> None:
@@ -148,7 +128,7 @@ class PassKGRPOConfig(GRPOConfig):
     )
 
     def __post_init__(self) -> None:
-        self.passk_params = _parse_params(self.passk_params)
+        self.passk_params = json_object(self.passk_params, "passk_params")
         if isinstance(self.passk_k, bool) or not isinstance(self.passk_k, (int, np.integer)):
             raise ValueError(f"passk_k must be an integer, got passk_k={self.passk_k!r}")  # noqa: TRY004 (config error)
         self.passk_k = int(self.passk_k)

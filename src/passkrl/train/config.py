@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from passkrl.core.schedule import KSchedule
+from passkrl.parsing import int_list, json_object
 
 
 ROLLOUT_INPUTS = ("entropy",)
@@ -18,13 +18,7 @@ ROLLOUT_INPUTS = ("entropy",)
 
 def parse_int_list(text: str, field: str) -> tuple[int, ...]:
     """``"7,9,11"`` -> ``(7, 9, 11)`` with an error naming the field and the value."""
-    try:
-        values = tuple(int(part) for part in str(text).split(",") if part.strip())
-    except ValueError:
-        raise ValueError(f"--{field.replace('_', '-')} must be comma-separated integers, got {text!r}") from None
-    if not values:
-        raise ValueError(f"--{field.replace('_', '-')} is empty")
-    return values
+    return int_list(text, f"--{field.replace('_', '-')}", what="sizes")
 
 
 @dataclass(frozen=True)
@@ -209,13 +203,7 @@ class TrainConfig:
         return KSchedule.of(self.k, self.k_schedule)
 
     def params(self) -> dict[str, Any]:
-        try:
-            params = json.loads(self.estimator_params)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"--estimator-params is not valid JSON ({err.msg}): {self.estimator_params!r}") from None
-        if not isinstance(params, dict):
-            raise ValueError(f"--estimator-params must be a JSON object, got {self.estimator_params!r}")
-        return params
+        return json_object(self.estimator_params, "--estimator-params", example='{"reduce": "mean"}')
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v) for f in dataclasses.fields(self)}

@@ -8,9 +8,10 @@ nor the trainer, so that checking a config (``TrainConfig.validate``) stays ligh
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from passkrl.parsing import json_object
 
 if TYPE_CHECKING:
     from passkrl.train.config import TrainConfig
@@ -53,13 +54,7 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 def task_options(cfg: TrainConfig) -> dict[str, Any]:
     """``--task-options`` as a dict; for a puzzle, a flat dict is the reasoning-gym config of its data set."""
-    try:
-        options = json.loads(cfg.task_options)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"--task-options is not valid JSON ({err.msg}): {cfg.task_options!r}") from None
-    if not isinstance(options, dict):
-        raise ValueError(f"--task-options must be a JSON object, got {cfg.task_options!r}")  # noqa: TRY004
-    return options
+    return json_object(cfg.task_options, "--task-options", example='{"max_terms": 2}')
 
 
 def build_task(cfg: TrainConfig):
