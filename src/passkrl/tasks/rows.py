@@ -84,28 +84,25 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def excluded_ground_truths(paths: Iterable[Path]) -> set[str]:
-    """The ``reward_model.ground_truth`` of every row in ``paths`` (the maze's grids)."""
-    truths: set[str] = set()
+def _collect(paths: Iterable[Path], value_of, what: str) -> set[str]:
+    values: set[str] = set()
     for path in paths:
         for i, row in enumerate(read_rows(path)):
             try:
-                truths.add(row["reward_model"]["ground_truth"])
-            except (KeyError, TypeError):
-                raise ValueError(f"--exclude {str(path)!r}: row {i} has no reward_model.ground_truth") from None
-    return truths
+                values.add(value_of(row))
+            except (KeyError, TypeError, IndexError):
+                raise ValueError(f"--exclude {str(path)!r}: row {i} has no {what}") from None
+    return values
+
+
+def excluded_ground_truths(paths: Iterable[Path]) -> set[str]:
+    """The ``reward_model.ground_truth`` of every row in ``paths`` (the maze's grids)."""
+    return _collect(paths, lambda row: row["reward_model"]["ground_truth"], "reward_model.ground_truth")
 
 
 def excluded_prompts(paths: Iterable[Path]) -> set[str]:
     """The prompt texts (last message) of the rows in ``paths``."""
-    prompts: set[str] = set()
-    for path in paths:
-        for i, row in enumerate(read_rows(path)):
-            try:
-                prompts.add(row["prompt"][-1]["content"])
-            except (KeyError, TypeError, IndexError):
-                raise ValueError(f"--exclude {str(path)!r}: row {i} has no prompt messages") from None
-    return prompts
+    return _collect(paths, lambda row: row["prompt"][-1]["content"], "prompt messages")
 
 
 def distinct_problems(task: Task, n: int, seed: Any, exclude: set[str]) -> Iterable[Problem]:
