@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import tyro
 
-from passkrl.parsing import int_list, json_object
+from passkrl.parsing import IntTuple, int_list, ints_text, json_object
 from passkrl.tasks import rows
 from passkrl.tasks.base import split_seed
 
@@ -56,8 +56,8 @@ class MazeDataConfig:
     """Output file: .jsonl or .json (one JSON row per line) or .parquet (needs pyarrow)."""
     n: int
     """Total number of distinct mazes, spread round-robin over --sizes (the paper: 10,000 per training size)."""
-    sizes: str = "9,11,13,15"
-    """Odd maze sizes >= 5, comma-separated (the paper: 9,11,13,15 to train; 7,9,...,21 to test)."""
+    sizes: IntTuple = (9, 11, 13, 15)
+    """Odd maze sizes >= 5, e.g. 9,11,13,15 or 9 11 13 15 (the paper: 9-15 to train; 7,9,...,21 to test)."""
     seed: int = 0
     """Seed; each split draws from its own stream derived from it."""
     split: Literal["train", "test", "validation"] = "train"
@@ -122,7 +122,7 @@ class MathsDataConfig:
     """Show a progress bar for large data sets."""
 
 
-def parse_sizes(text: str) -> tuple[int, ...]:
+def parse_sizes(text: str | tuple[int, ...]) -> tuple[int, ...]:
     """``"9,11,13"`` -> ``(9, 11, 13)``; every size an odd integer >= 5, else ``ValueError``."""
     return int_list(text, "--sizes", example="9,11,13,15", what="sizes",
                     check=lambda size: "maze sizes must be odd and >= 5" if size < 5 or size % 2 == 0 else None)
@@ -210,7 +210,7 @@ def main(argv: list[str]) -> int:
     if task == "maze":
         cfg = tyro.cli(MazeDataConfig, args=rest, prog=f"passkrl data {task}")
         n_written = write_maze_data(cfg)
-        print(f"wrote {n_written} {cfg.split} rows (maze sizes {cfg.sizes}, seed {cfg.seed}) to {cfg.out}",
+        print(f"wrote {n_written} {cfg.split} rows (maze sizes {ints_text(cfg.sizes)}, seed {cfg.seed}) to {cfg.out}",
               file=sys.stdout)
     elif task in ("puzzles", "enigmata_mix"):
         puzzles_cfg = tyro.cli(PuzzlesDataConfig, args=rest, prog=f"passkrl data {task}")

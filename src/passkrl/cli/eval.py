@@ -48,7 +48,7 @@ from passkrl.core.metrics import (
     pass_at_k,
 )
 from passkrl.io import write_json_atomic
-from passkrl.parsing import int_list
+from passkrl.parsing import IntTuple, int_list
 
 DEFAULT_KS = (1, 2, 4, 8, 16, 32)
 
@@ -59,8 +59,8 @@ class EvalConfig:
 
     samples: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="SAMPLES.jsonl")]
     """JSONL file, one sampled answer per line: {"prompt_id": ..., "reward": x | "correct": b, "answer": "..."}."""
-    k: Annotated[str | None, tyro.conf.arg(metavar="K,K,...")] = None
-    """Comma-separated k values, e.g. 1,4,16; each must be <= every prompt's number of samples. Default: 1,2,4,8,16,32 up to the smallest number of samples per prompt."""
+    k: IntTuple | None = None
+    """k values, e.g. 1,4,16 or 1 4 16; each must be <= every prompt's number of samples. Default: 1,2,4,8,16,32 up to the smallest number of samples per prompt."""
     threshold: float = 1.0
     """A sample given as a reward counts as correct when reward >= threshold."""
     plot: Annotated[Path | None, tyro.conf.arg(metavar="FILE.png")] = None
@@ -182,7 +182,7 @@ def read_samples(path: str | Path, *, threshold: float = 1.0) -> SampleSet:
     return SampleSet(list(prompts.values()), has_answers, binary)
 
 
-def parse_ks(text: str) -> list[int]:
+def parse_ks(text: str | tuple[int, ...]) -> list[int]:
     """``"1,4,16"`` -> ``[1, 4, 16]`` (sorted, duplicates removed); ValueError for anything else."""
     ks = int_list(text, "--k", example="1,4,16", check=lambda k: "every k must be >= 1" if k < 1 else None)
     return sorted(set(ks))

@@ -30,7 +30,7 @@ from passkrl.experiment.runner import RunSpec
 from passkrl.experiment.studies import WARM_UP, Claim, Study
 from passkrl.metrics import pass_at_k
 from passkrl.runs import RunDir
-from passkrl.train.config import TrainConfig, parse_int_list
+from passkrl.train.config import TrainConfig
 
 N_BOOTSTRAP = 2000
 PER_MAZE = ("pass@1", "pass@k", "gap", "alpha_k")
@@ -154,8 +154,8 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
     for spec in specs:
         runs_by_arm[spec.arm.label].append(load_run(spec))
     first = specs[0].config
-    train_sizes = set(parse_int_list(first.train_sizes, "train_sizes"))
-    test_sizes = parse_int_list(first.test_sizes, "test_sizes")
+    train_sizes = set(first.train_sizes)
+    test_sizes = first.test_sizes
     seeds = sorted({spec.seed for spec in specs})
     units = sorted({spec.unit for spec in specs})
     unit_seeds = [seed for seed, _ in units]

@@ -9,16 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from passkrl.core.schedule import KSchedule
-from passkrl.parsing import int_list, json_object
+from passkrl.parsing import IntTuple, int_list, ints_text, json_object
 
 
 ROLLOUT_INPUTS = ("entropy",)
 """Per-batch inputs the trainer's rollouts give an estimator that declares it needs them (``needs=``)."""
 
 
-def parse_int_list(text: str, field: str) -> tuple[int, ...]:
-    """``"7,9,11"`` -> ``(7, 9, 11)`` with an error naming the field and the value."""
-    return int_list(text, f"--{field.replace('_', '-')}", what="sizes")
+SIZE_FIELDS = ("train_sizes", "test_sizes")
+"""Integer-list settings: typed tuples in memory and on the command line, ``"7,9"`` text in config.json
+and in cache keys (:func:`setting_text`), so files and caches written before keep their names."""
+
+
+def setting_text(value: Any) -> str:
+    """How a setting is written into a cache key: ``"7,9"`` for a tuple of sizes, ``str`` otherwise."""
+    return ints_text(value) if isinstance(value, tuple) else str(value)
 
 
 @dataclass(frozen=True)
@@ -65,9 +70,9 @@ class TrainConfig:
     basic_arithmetic (reasoning-gym), maths (generated arithmetic checked by math-verify); see docs/tasks.md."""
     task_options: str = "{}"
     """Options of a non-maze --task as JSON: reasoning-gym config fields, e.g. '{"max_terms": 4}', or maths options."""
-    train_sizes: str = "7,9"
-    """Maze sizes (odd) used for training."""
-    test_sizes: str = "7,9,11"
+    train_sizes: IntTuple = (7, 9)
+    """Maze sizes (odd) used for training, e.g. 7,9 or 7 9."""
+    test_sizes: IntTuple = (7, 9, 11)
     """Maze sizes of the held-out test set (sizes not in training test generalisation)."""
     n_train_mazes: int = 20000
     """Distinct training mazes (or problems of a non-maze --task)."""
@@ -157,8 +162,8 @@ class TrainConfig:
             raise ValueError(f"--k-schedule {self.k_schedule!r}: {err}") from None
         if schedule.max_k > self.n_rollouts:
             raise ValueError(f"k={schedule.max_k} is larger than --n-rollouts {self.n_rollouts}")
-        for name in ("train_sizes", "test_sizes"):
-            for size in parse_int_list(getattr(self, name), name):
+        for name in SIZE_FIELDS:
+            for size in getattr(self, name):
                 if size < 7 or size % 2 == 0:
                     raise ValueError(f"--{name.replace('_', '-')}: maze sizes must be odd and >= 7 (the held-out pool "
                                      f"needs 512 distinct mazes per size; 5x5 has about 160), got {size}")
@@ -205,8 +210,17 @@ class TrainConfig:
     def params(self) -> dict[str, Any]:
         return json_object(self.estimator_params, "--estimator-params", example='{"reduce": "mean"}')
 
+    def __post_init__(self) -> None:
+        # Sizes given as text ("7,9" from config.json, a study or --set) or a list become typed tuples.
+        for name in SIZE_FIELDS:
+            value = getattr(self, name)
+            if not (isinstance(value, tuple) and all(type(v) is int for v in value)):
+                object.__setattr__(self, name, int_list(value, f"--{name.replace('_', '-')}", what="sizes"))
+
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v) for f in dataclasses.fields(self)}
+        """The config as JSON-ready values (paths as text, sizes as ``"7,9"``)."""
+        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else ints_text(v) if f.name in SIZE_FIELDS
+                         else v) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -222,7 +236,7 @@ class TrainConfig:
 
 
 SMOKE_OVERRIDES: dict[str, Any] = dict(
-    train_sizes="7", test_sizes="7,9", n_train_mazes=200, n_test_mazes=4,
+    train_sizes=(7,), test_sizes=(7, 9), n_train_mazes=200, n_test_mazes=4,
     d_model=32, n_layers=1, n_heads=2,
     warmup_steps=40, warmup_batch_size=32, rl_steps=4, n_prompts=4, n_rollouts=4, mini_batches=2,
     eval_every=2, eval_samples=4, checkpoint_every=1,

@@ -15,7 +15,7 @@ import torch
 from passkrl.models.tiny import TinyTransformer, TinyTransformerConfig
 from passkrl.models.tokenizer import CharTokenizer
 from passkrl.tasks import maze as maze_task
-from passkrl.train.config import TrainConfig, parse_int_list
+from passkrl.train.config import TrainConfig
 
 
 @dataclass
@@ -286,7 +286,7 @@ def build_policy(cfg: TrainConfig) -> MazePolicy | HFMazePolicy:
         model, tokenizer = load_hf_causal_lm(cfg.model)
         return HFMazePolicy(model, tokenizer, cfg.max_new_tokens)
     tokenizer = CharTokenizer(maze_task.COMPACT_ALPHABET)
-    sizes = parse_int_list(cfg.train_sizes, "train_sizes") + parse_int_list(cfg.test_sizes, "test_sizes")
+    sizes = cfg.train_sizes + cfg.test_sizes
     max_new = max_answer_tokens(sizes)
     prompt_len = max(sizes) * (max(sizes) + 1) + 2
     # rotary positions: the weights do not depend on the sizes, only the sanity limit on lengths does

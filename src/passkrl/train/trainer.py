@@ -51,7 +51,7 @@ from passkrl.metrics import distinct_wrong_answers, pass_at_k
 from passkrl.runs import RunDir
 from passkrl.train import checkpoint as ckpt
 from passkrl.train import text_policy
-from passkrl.train.config import TrainConfig, parse_int_list
+from passkrl.train.config import TrainConfig, setting_text
 from passkrl.train.policy import Policy, build_policy
 from passkrl.train.warmup import settings_digest, warm_up, weights_path
 
@@ -70,8 +70,8 @@ def make_data(cfg: TrainConfig) -> MazeData:
 
     if cfg.task != "maze":
         return MazeData(*text_policy.make_text_data(cfg))
-    train = maze.train_mazes(parse_int_list(cfg.train_sizes, "train_sizes"), cfg.n_train_mazes, cfg.seed)
-    test = maze.held_out_pool(parse_int_list(cfg.test_sizes, "test_sizes"), cfg.n_test_mazes)
+    train = maze.train_mazes(cfg.train_sizes, cfg.n_train_mazes, cfg.seed)
+    test = maze.held_out_pool(cfg.test_sizes, cfg.n_test_mazes)
     return MazeData(train, test)
 
 
@@ -158,7 +158,8 @@ def evaluate_warm_up(policy: Policy, mazes: list, cfg: TrainConfig) -> dict[str,
     if not weights.exists():
         return evaluate(policy, mazes, cfg, step=0)
     stat = weights.stat()
-    settings = {f.name: str(getattr(cfg, f.name)) for f in dataclasses.fields(cfg) if f.name not in NOT_SEEN_AT_STEP_0}
+    settings = {f.name: setting_text(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)
+                if f.name not in NOT_SEEN_AT_STEP_0}
     settings["weights"] = f"{stat.st_size}:{stat.st_mtime_ns}"
     path = weights.with_name(f"{weights.stem}-step0-{settings_digest(settings)}.json")
     if path.exists():

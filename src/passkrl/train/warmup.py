@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from passkrl.io import atomic_open
-from passkrl.train.config import TrainConfig
+from passkrl.train.config import TrainConfig, setting_text
 
 WARMUP_FIELDS = ("task", "model", "max_new_tokens", "seed", "train_sizes", "n_train_mazes", "d_model", "n_layers",
                  "n_heads", "warmup_steps", "warmup_batch_size", "warmup_lr")
@@ -43,7 +43,7 @@ def settings_digest(settings: dict, length: int = 16) -> str:
 
 def cache_key(cfg: TrainConfig) -> str:
     fields = WARMUP_FIELDS + (TEXT_TASK_FIELDS if cfg.task != "maze" else ())
-    settings = {name: str(getattr(cfg, name)) for name in fields}
+    settings = {name: setting_text(getattr(cfg, name)) for name in fields}
     settings["version"] = CACHE_VERSION
     if cfg.model is not None and Path(cfg.model).is_dir():  # a changed model directory is a new warm-up
         settings["model_mtime"] = max((f.stat().st_mtime for f in Path(cfg.model).iterdir()), default=0.0)

@@ -1,0 +1,33 @@
+"""TrainConfig: typed size lists on the command line, unchanged text in config.json and cache keys."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import tyro
+
+from passkrl.train.config import TrainConfig
+from passkrl.train.warmup import cache_key
+
+
+def test_sizes_are_typed_tuples_from_commas_or_spaces():
+    assert tyro.cli(TrainConfig, args=["--train-sizes", "7,9,11"]).train_sizes == (7, 9, 11)
+    assert tyro.cli(TrainConfig, args=["--test-sizes", "7", "13"]).test_sizes == (7, 13)
+    assert TrainConfig().train_sizes == (7, 9)
+
+
+def test_sizes_as_text_or_lists_become_tuples_with_errors_naming_the_option():
+    assert TrainConfig(train_sizes="9,11").train_sizes == (9, 11)
+    assert dataclasses.replace(TrainConfig(), test_sizes=[7, 9]).test_sizes == (7, 9)
+    with pytest.raises(ValueError, match=r"--train-sizes: 'x' is not an integer \(in '7,x'\)"):
+        TrainConfig(train_sizes="7,x")
+
+
+def test_config_files_and_cache_keys_keep_the_text_form():
+    cfg = TrainConfig(train_sizes=(9, 11))
+    assert cfg.to_dict()["train_sizes"] == "9,11"
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    # The keys of warm-ups cached before sizes were typed (computed then from the text "7,9" and "9,11"):
+    assert cache_key(TrainConfig()) == "d58e0b7c30523ba9"
+    assert cache_key(cfg) == "07dc37414a73cb8a"
