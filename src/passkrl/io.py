@@ -80,3 +80,31 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def check_output_file(path: str | os.PathLike | None, option: str, *, suffix: str | None = None,
+                      inputs: tuple[tuple[str, str | os.PathLike], ...] = ()) -> None:
+    """Refuse, before any work, an output file that cannot be written or would destroy an input.
+
+    Checks that the directory exists and is writable, that ``path`` is not a directory, that it ends
+    in ``suffix`` when one is required, and that it is none of ``inputs`` (``(option, path)`` pairs).
+    Errors name the option and the path.
+    """
+    if path is None:
+        return
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if suffix is not None and path.suffix.lower() != suffix:
+        raise ValueError(f"{option}: the file must end in {suffix}, got {str(path)!r}")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"{option}: directory {str(parent)!r} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{option}: {str(path)!r} is a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{option}: directory {str(parent)!r} is not writable")
+    for input_option, input_path in inputs:
+        same = (path.exists() and Path(input_path).exists() and os.path.samefile(path, input_path)) or \
+            path.resolve() == Path(input_path).resolve()
+        if same:
+            raise ValueError(f"{option} {str(path)!r} is the {input_option} file: writing it would destroy the input; "
+                             "choose another output path")

@@ -8,6 +8,7 @@
     RUN/timing.json      wall-clock seconds over every invocation (written by ``passkrl experiment``)
     RUN/log.txt          the run's output when a study runs it in a worker
     RUN/*.png            training.png, evaluation.png (:mod:`passkrl.report.run_report`)
+    RUN/.lock            held (``flock``) by the one process writing the run; it holds that pid
 
 The trainer, the experiment runner, the results loader and ``passkrl report`` all go through
 :class:`RunDir`. Whole files are written atomically (:mod:`passkrl.io`); a line of
@@ -17,13 +18,50 @@ library and :mod:`passkrl.io` are imported (no torch), so a study's parent proce
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from passkrl.io import write_json_atomic, write_text_atomic
+
+
+class BusyError(ValueError):
+    """Another live process holds the lock of a directory (a ``ValueError``, so the CLI prints one line)."""
+
+
+@contextlib.contextmanager
+def directory_lock(directory: Path, what: str = "run directory") -> Iterator[None]:
+    """Hold ``directory/.lock`` while the block runs; ``BusyError`` naming the holder's pid if another
+    process holds it.
+
+    The lock is an advisory ``flock`` on that file: the kernel releases it when its holder exits,
+    even by ``kill -9``, so the lock of a dead process is simply taken over (no stale lock can block
+    a rerun). The file keeps the last holder's pid for the message.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / ".lock"
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise BusyError(f"{what} {str(directory)!r} is in use by another passkrl process (pid {holder}); "
+                            "wait for it to finish or stop it, or choose another directory") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the flock
 
 
 @dataclass(frozen=True)
@@ -69,6 +107,19 @@ class RunDir:
     @property
     def has_checkpoint(self) -> bool:
         return self.checkpoint_path.exists()
+
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the run's lock (see :func:`directory_lock`) while a process writes the run."""
+        return directory_lock(self.path)
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete the temporary files of atomic writes cut short by a crash (only call under the lock)."""
+        removed = []
+        for tmp in self.path.glob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                removed.append(tmp)
+        return removed
 
     def check_writable(self) -> None:
         """Create the directory and fail before any work if it cannot be written."""

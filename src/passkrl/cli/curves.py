@@ -17,7 +17,7 @@ import tyro
 
 from passkrl import estimators
 from passkrl.core.curves import SAMPLING, AdvantageCurve, advantage_curve
-from passkrl.io import pyplot, save_figure_atomic, write_json_atomic
+from passkrl.io import check_output_file, pyplot, save_figure_atomic, write_json_atomic
 
 @dataclasses.dataclass(frozen=True)
 class CurvesConfig:
@@ -107,6 +107,8 @@ def main(argv: list[str]) -> int:
         raise ValueError(f"need n >= 1 and 1 <= k <= n, got --n {cfg.n} --k {cfg.k}")
     if cfg.estimator not in estimators.REGISTRY:
         raise ValueError(f"unknown estimator {cfg.estimator!r}; known: {', '.join(estimators.names())}")
+    check_output_file(cfg.plot, "--plot", suffix=".png")
+    check_output_file(cfg.json, "--json", inputs=(("--plot", cfg.plot),) if cfg.plot is not None else ())
     pass1 = advantage_curve("grpo", n=cfg.n, k=1)
     passk = advantage_curve(cfg.estimator, n=cfg.n, k=cfg.k)
     print(format_table(pass1, passk))

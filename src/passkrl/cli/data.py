@@ -133,9 +133,10 @@ def _check_n(n: int | None) -> None:
         raise ValueError(f"--n must be >= 1, got {n}")
 
 
-def _check_out(out: Path) -> None:
+def _check_out(out: Path, exclude: tuple[Path, ...] = (), input_file: Path | None = None) -> None:
     rows.output_format(out)
-    rows.check_output_path(out)
+    inputs = tuple(("--exclude", path) for path in exclude) + ((("--input", input_file),) if input_file else ())
+    rows.check_output_path(out, inputs=inputs)
     if rows.output_format(out) == "parquet":
         rows.require_pyarrow()
 
@@ -145,7 +146,7 @@ def write_maze_data(cfg: MazeDataConfig) -> int:
     from passkrl.tasks import maze
 
     # Every check before the (possibly long) generation.
-    _check_out(cfg.out)
+    _check_out(cfg.out, cfg.exclude)
     sizes = parse_sizes(cfg.sizes)
     _check_n(cfg.n)
     exclude = rows.excluded_ground_truths(cfg.exclude)
@@ -157,7 +158,7 @@ def write_maze_data(cfg: MazeDataConfig) -> int:
 
 def write_puzzles_data(cfg: PuzzlesDataConfig, task_name: str = "puzzles") -> int:
     """Generate and write puzzle rows; returns the number written."""
-    _check_out(cfg.out)
+    _check_out(cfg.out, cfg.exclude)
     _check_n(cfg.n)
     options = json_object(cfg.options, "--options", example='{"chain_sum": {"max_terms": 3}}')
     from passkrl.tasks import get_task
@@ -171,7 +172,7 @@ def write_puzzles_data(cfg: PuzzlesDataConfig, task_name: str = "puzzles") -> in
 
 def write_maths_data(cfg: MathsDataConfig) -> int:
     """Generate (or convert --input) and write maths rows; returns the number written."""
-    _check_out(cfg.out)
+    _check_out(cfg.out, cfg.exclude, cfg.input)
     _check_n(cfg.n)
     if cfg.input is None and cfg.n is None:
         raise ValueError("--n is required when generating problems (or give --input FILE to convert)")

@@ -47,7 +47,7 @@ from passkrl.core.metrics import (
     max_at_k,
     pass_at_k,
 )
-from passkrl.io import write_json_atomic
+from passkrl.io import check_output_file, write_json_atomic
 from passkrl.parsing import IntTuple, int_list
 
 DEFAULT_KS = (1, 2, 4, 8, 16, 32)
@@ -349,16 +349,6 @@ def draw(result: dict[str, Any], path: Path) -> None:
     save_png(fig, path)
 
 
-def _check_output(path: Path | None, flag: str) -> None:
-    if path is None:
-        return
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(f"{flag}: directory {str(parent)!r} does not exist")
-    if path.is_dir():
-        raise ValueError(f"{flag}: {str(path)!r} is a directory")
-
-
 def main(argv: list[str]) -> int:
     """Run ``passkrl eval``; JSON layout: ``{"k": [...], "metrics": {"pass@k": [{"k", "mean", "low",
     "high"}, ...], "max@k": ..., "maj@k": ...}, "distinct_wrong_answers": {...}, "per_prompt": {...}}``
@@ -370,10 +360,10 @@ def main(argv: list[str]) -> int:
         raise ValueError(f"--n-boot must be >= 1, got {cfg.n_boot}")
     if not math.isfinite(cfg.threshold):
         raise ValueError(f"--threshold must be finite, got {cfg.threshold}")
-    if cfg.plot is not None and cfg.plot.suffix.lower() != ".png":
-        raise ValueError(f"--plot: the file must end in .png, got {str(cfg.plot)!r}")
-    _check_output(cfg.plot, "--plot")
-    _check_output(cfg.json, "--json")
+    check_output_file(cfg.plot, "--plot", suffix=".png", inputs=(("SAMPLES", cfg.samples),))
+    check_output_file(cfg.json, "--json", inputs=(("SAMPLES", cfg.samples),))
+    if cfg.plot is not None and cfg.json is not None and cfg.plot == cfg.json:
+        raise ValueError(f"--plot and --json name the same file {str(cfg.plot)!r}")
     if cfg.k is not None:
         parse_ks(cfg.k)  # fail on a malformed --k before reading a large file
     samples = read_samples(cfg.samples, threshold=cfg.threshold)

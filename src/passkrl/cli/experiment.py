@@ -33,6 +33,7 @@ from passkrl.experiment.studies import (
     get_study,
 )
 from passkrl.io import write_json_atomic, write_text_atomic
+from passkrl.runs import directory_lock
 from passkrl.train.config import TrainConfig
 
 
@@ -97,7 +98,15 @@ def list_studies() -> str:
 def run_study(name: str, *, seeds: int | None, quick: bool, out: Path, jobs: int | None,
               settings: dict[str, Any], report_only: bool = False, command: str | None = None,
               replicates: int | None = None) -> Path:
+    """Run (or only report) study ``name`` in ``out``, holding ``out``'s lock throughout."""
     study = get_study(name)
+    with directory_lock(out, "experiment directory"):
+        return _run_study(study, seeds=seeds, quick=quick, out=out, jobs=jobs, settings=settings,
+                          report_only=report_only, command=command, replicates=replicates)
+
+
+def _run_study(study: Any, *, seeds: int | None, quick: bool, out: Path, jobs: int | None,
+               settings: dict[str, Any], report_only: bool, command: str | None, replicates: int | None) -> Path:
     n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else SEEDS)
     n_replicates = replicates if replicates is not None else (QUICK_REPLICATES if quick else REPLICATES)
     specs = runner.plan(study, n_seeds, quick=quick, out=out, base=settings, replicates=n_replicates)
@@ -112,13 +121,30 @@ def run_study(name: str, *, seeds: int | None, quick: bool, out: Path, jobs: int
         started = time.perf_counter()
         pending = sum(not spec.finished for spec in specs)
         processes, threads = runner.choose_jobs(jobs, pending)
-        with tqdm(total=len(specs), initial=len(specs) - pending, desc=f"{study.name}: runs", unit="run") as bar:
-            spent = runner.execute(specs, jobs=jobs, log=tqdm.write,
-                                   on_done=lambda spec, s: (bar.update(1), bar.set_postfix_str(f"{spec.arm.label} s{spec.seed}")))
-        if pending:
-            timing = {"warmup_s": timing["warmup_s"] + spent["warmup_s"], "train_s": timing["train_s"] + spent["train_s"],
+        # The study's time is written as it is spent (after the warm-ups, after every run), so that a study
+        # killed at any point and run again still counts what it had done.
+        spent_before = dict(timing)
+        phase = {"train_started": None}
+
+        def record(warmup_s: float = 0.0) -> None:
+            nonlocal timing
+            train_s = 0.0 if phase["train_started"] is None else time.perf_counter() - phase["train_started"]
+            timing = {"warmup_s": spent_before["warmup_s"] + warmup_s, "train_s": spent_before["train_s"] + train_s,
                       "processes": processes, "threads": threads}
             write_json_atomic(timing_path, timing)
+
+        def warmups_done(seconds: float) -> None:
+            spent_before["warmup_s"] += seconds
+            phase["train_started"] = time.perf_counter()
+            record()
+
+        def run_done(spec: Any, seconds: float) -> None:
+            bar.update(1)
+            bar.set_postfix_str(f"{spec.arm.label} s{spec.seed}")
+            record()
+
+        with tqdm(total=len(specs), initial=len(specs) - pending, desc=f"{study.name}: runs", unit="run") as bar:
+            runner.execute(specs, jobs=jobs, log=tqdm.write, on_done=run_done, on_warmups_done=warmups_done)
         print(f"{study.name}: runs done in {(time.perf_counter() - started) / 60:.1f} min")
 
     unfinished = [spec.run_dir.name for spec in specs if not spec.finished]

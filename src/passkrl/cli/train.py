@@ -11,7 +11,7 @@ import tyro
 
 from passkrl.runs import RunDir
 from passkrl.train import checkpoint as ckpt
-from passkrl.train.config import TrainConfig, resolve
+from passkrl.train.config import TrainConfig, explicit_fields, resolve
 
 
 def default_run_dir(cfg: TrainConfig) -> Path:
@@ -27,24 +27,46 @@ def load_run_config(run_dir: Path) -> TrainConfig:
         raise type(err)(f"--resume: {err}") from None
 
 
+# What --resume takes from the command line; everything else comes from the run's config.json.
+RESUME_OPTIONS = frozenset({"resume", "stop_after", "progress"})
+
+
 def main(argv: list[str]) -> int:
     cli_cfg = tyro.cli(TrainConfig, args=argv, prog="passkrl train")
+    explicit = explicit_fields(argv)
     if cli_cfg.resume is not None:
+        ignored = sorted(explicit - RESUME_OPTIONS)
+        if ignored:
+            raise ValueError(f"--resume continues the run as its config.json says; these options would be ignored: "
+                             f"{', '.join('--' + name.replace('_', '-') for name in ignored)} (drop them, or start a "
+                             "new run with --out)")
         run_dir = cli_cfg.resume
         cfg = dataclasses.replace(load_run_config(run_dir), stop_after=cli_cfg.stop_after, progress=cli_cfg.progress)
+        try:
+            cfg.validate()
+        except ValueError as err:
+            raise ValueError(f"--resume: {RunDir(run_dir).config_path} has a bad setting: {err}") from None
         ckpt.load_latest(run_dir)  # fail now, with a clear message, if the checkpoint is damaged
         resuming = True
     else:
-        cfg = resolve(cli_cfg)
+        cfg = resolve(cli_cfg, explicit)  # every check before the run directory is created
         run_dir = cfg.out or default_run_dir(cfg)
-        if RunDir(run_dir).has_checkpoint:
-            raise ValueError(f"{str(run_dir)!r} already holds a run; continue it with --resume {run_dir} "
-                             "or choose another --out")
-        RunDir(run_dir).check_writable()
         cfg = dataclasses.replace(cfg, out=run_dir)
-        RunDir(run_dir).write_config(cfg.to_dict())
         resuming = False
     RunDir(run_dir).check_writable()
+    with RunDir(run_dir).lock():
+        return _train(cfg, RunDir(run_dir), resuming)
+
+
+def _train(cfg: TrainConfig, files: RunDir, resuming: bool) -> int:
+    """The run itself, under the run directory's lock."""
+    run_dir = files.path
+    if not resuming:
+        if files.has_checkpoint:
+            raise ValueError(f"{str(run_dir)!r} already holds a run; continue it with --resume {run_dir} "
+                             "or choose another --out")
+        files.write_config(cfg.to_dict())
+    files.remove_stale_temporaries()
 
     from passkrl.report.run_report import draw_run, format_before_after
     from passkrl.train.trainer import Interrupted, run

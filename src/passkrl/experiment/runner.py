@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -122,6 +123,32 @@ def plan(study: Study, seeds: int, *, quick: bool, out: Path, base: dict[str, An
 # --------------------------------------------------------------------------------------------------
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initialiser: a worker whose study process is gone (even by ``kill -9``) exits at once.
+
+    Linux delivers SIGKILL to the worker when its parent dies (``PR_SET_PDEATHSIG``); elsewhere a
+    daemon thread notices the new parent pid within a second. Either way no orphan keeps training
+    beside a restarted study.
+    """
+    import signal
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="passkrl-parent-watch", daemon=True).start()
+
+
 def _warm_up(config: dict[str, Any], threads: int) -> float:
     """Build (or find) the cached warm-up of this configuration; returns the seconds it took."""
     import torch
@@ -147,11 +174,13 @@ def _train(config: dict[str, Any], run_dir: str, threads: int) -> float:
     files = RunDir(run_dir)
     files.check_writable()
     cfg = dataclasses.replace(TrainConfig.from_dict(config), threads=threads)
-    files.write_config(identity(cfg))
-    resume = ckpt.load_latest(files.path) is not None
-    with open(files.log_path, "a", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
-            contextlib.redirect_stderr(log):
-        run(cfg, files.path, resume=resume)
+    with files.lock():
+        files.write_config(identity(cfg))
+        files.remove_stale_temporaries()
+        resume = ckpt.load_latest(files.path) is not None
+        with open(files.log_path, "a", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
+                contextlib.redirect_stderr(log):
+            run(cfg, files.path, resume=resume)
     seconds = time.perf_counter() - started
     files.add_time(seconds, threads=threads)
     return seconds
@@ -181,6 +210,7 @@ def execute(
     jobs: int | None = None,
     on_done: Callable[[RunSpec, float], None] | None = None,
     log: Callable[[str], None] = print,
+    on_warmups_done: Callable[[float], None] | None = None,
 ) -> dict[str, float]:
     """Run every unfinished spec (warm-ups first); returns seconds spent per phase."""
     pending = list({spec.run_dir: spec for spec in specs if not spec.finished}.values())  # equal settings: one run
@@ -201,13 +231,16 @@ def execute(
     # Fewer warm-ups than processes (one warm-up seed, say): each gets the idle cores' threads too.
     warmup_processes = min(processes, len(warmups))
     warmup_threads = max(threads, (os.cpu_count() or 1) // warmup_processes)
-    with ProcessPoolExecutor(max_workers=warmup_processes, mp_context=context) as pool:
+    workers = {"mp_context": context, "initializer": _die_with_parent, "initargs": (os.getpid(),)}
+    with ProcessPoolExecutor(max_workers=warmup_processes, **workers) as pool:
         for future in [pool.submit(_warm_up, cfg.to_dict(), warmup_threads) for cfg in warmups.values()]:
             future.result()
     timing["warmup_s"] = time.perf_counter() - started
+    if on_warmups_done is not None:
+        on_warmups_done(timing["warmup_s"])
 
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=processes, **workers) as pool:
         running: dict[Future, RunSpec] = {
             pool.submit(_train, spec.config.to_dict(), str(spec.run_dir), threads): spec for spec in pending
         }

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from passkrl.io import atomic_open
+from passkrl.io import atomic_open, check_output_file
 from passkrl.tasks.base import Problem, Task
 
 JSONL_SUFFIXES = (".jsonl", ".json")
@@ -56,14 +56,9 @@ def require_pyarrow() -> Any:
     return pq
 
 
-def check_output_path(path: Path, option: str = "--out") -> None:
-    """Refuse an output path whose directory is missing or that is a directory (before any work)."""
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(f"{option}: directory {str(parent)!r} does not exist")
-    if path.is_dir():
-        raise ValueError(f"{option}: {str(path)!r} is a directory")
+def check_output_path(path: Path, option: str = "--out", inputs: tuple[tuple[str, Path], ...] = ()) -> None:
+    """Refuse, before any work, an output path that cannot be written or is one of ``inputs``."""
+    check_output_file(path, option, inputs=inputs)
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:

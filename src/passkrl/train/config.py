@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,31 @@ from passkrl.parsing import IntTuple, int_list, ints_text, json_object
 
 ROLLOUT_INPUTS = ("entropy",)
 """Per-batch inputs the trainer's rollouts give an estimator that declares it needs them (``needs=``)."""
+
+
+# (field, low, high, low end open): the range of every float setting.
+_FLOAT_RANGES = (
+    ("reward_noise", 0.0, 0.5, False), ("warmup_lr", 0.0, math.inf, True), ("lr", 0.0, math.inf, True),
+    ("clip_low", 0.0, 1.0, False), ("clip_high", 0.0, math.inf, False), ("entropy_coef", 0.0, math.inf, False),
+    ("grad_clip", 0.0, math.inf, True), ("temperature", 0.0, math.inf, True),
+    ("eval_temperature", 0.0, math.inf, True), ("eval_top_p", 0.0, 1.0, True),
+)
+
+# The Python types a setting may hold (tyro enforces them on the command line; config.json is checked here).
+_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "IntTuple": (tuple,),
+    "int | None": (int, type(None)), "str | None": (str, type(None)), "Path | None": (Path, type(None)),
+}
+
+
+def _check_types(cfg: TrainConfig) -> None:
+    for f in dataclasses.fields(cfg):
+        value, allowed = getattr(cfg, f.name), _TYPES.get(str(f.type))
+        if allowed is None:
+            continue
+        is_bool = isinstance(value, bool)
+        if not isinstance(value, allowed) or (is_bool and bool not in allowed):
+            raise ValueError(f"--{f.name.replace('_', '-')} must be of type {f.type}, got {value!r}")
 
 
 SIZE_FIELDS = ("train_sizes", "test_sizes")
@@ -148,7 +174,10 @@ class TrainConfig:
     """Show progress bars."""
 
     def validate(self) -> None:
+        """Check every setting before any work; ``ValueError`` naming the option and the value."""
         from passkrl import estimators
+
+        _check_types(self)
 
         if self.estimator not in estimators.REGISTRY:
             raise ValueError(f"unknown --estimator {self.estimator!r}; known: {', '.join(estimators.names())}")
@@ -178,9 +207,20 @@ class TrainConfig:
             if self.n_test_mazes > TEST_POOL_MAX:
                 raise ValueError(f"--n-test-mazes must be at most {TEST_POOL_MAX} (the held-out pool per size), "
                                  f"got {self.n_test_mazes}")
-        for name in ("warmup_steps", "rl_steps", "lr_warmup_steps", "threads", "rl_seed"):
+        for name in ("warmup_steps", "rl_steps", "lr_warmup_steps", "threads", "rl_seed", "seed"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        if self.stop_after is not None and self.stop_after < 1:
+            raise ValueError(f"--stop-after must be >= 1 (steps of this invocation), got {self.stop_after}")
+        for name, low, high, low_open in _FLOAT_RANGES:
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < low or (low_open and value == low) or value > high:
+                interval = f"{'(' if low_open else '['}{low}, {high if math.isfinite(high) else 'inf'}{']' if math.isfinite(high) else ')'}"
+                raise ValueError(f"--{name.replace('_', '-')} must be a finite number in {interval}, got {value}")
+        for name in ("n_prompts", "warmup_batch_size"):
+            if getattr(self, name) > self.n_train_mazes:
+                raise ValueError(f"--{name.replace('_', '-')} {getattr(self, name)} is larger than the training set "
+                                 f"(--n-train-mazes {self.n_train_mazes})")
         if self.n_prompts % self.mini_batches:
             raise ValueError(f"--n-prompts {self.n_prompts} must be divisible by --mini-batches {self.mini_batches}")
         if self.d_model % self.n_heads:
@@ -235,6 +275,15 @@ class TrainConfig:
         return cls(**values)
 
 
+def explicit_fields(argv: list[str]) -> frozenset[str]:
+    """The TrainConfig fields named by the options in ``argv`` (``--d-model 32`` -> ``d_model``)."""
+    flags = {}
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        flags[flag] = flags["--no-" + flag[2:]] = f.name
+    return frozenset(flags[arg.split("=", 1)[0]] for arg in argv if arg.split("=", 1)[0] in flags)
+
+
 SMOKE_OVERRIDES: dict[str, Any] = dict(
     train_sizes=(7,), test_sizes=(7, 9), n_train_mazes=200, n_test_mazes=4,
     d_model=32, n_layers=1, n_heads=2,
@@ -243,12 +292,20 @@ SMOKE_OVERRIDES: dict[str, Any] = dict(
 )
 
 
-def resolve(cfg: TrainConfig) -> TrainConfig:
-    """Apply ``--smoke`` (only to settings left at their defaults) and validate."""
+def resolve(cfg: TrainConfig, explicit: frozenset[str] | set[str] | None = None) -> TrainConfig:
+    """Apply ``--smoke`` to the settings not given explicitly, then validate.
+
+    ``explicit`` names the fields set on the command line (see :func:`explicit_fields`); without it a
+    setting counts as explicit when it differs from its default.
+    """
     if cfg.smoke:
         defaults = TrainConfig()
-        changes = {name: value for name, value in SMOKE_OVERRIDES.items() if getattr(cfg, name) == getattr(defaults, name)}
-        if cfg.k == defaults.k and cfg.k_schedule is None:
+
+        def given(name: str) -> bool:
+            return name in explicit if explicit is not None else getattr(cfg, name) != getattr(defaults, name)
+
+        changes = {name: value for name, value in SMOKE_OVERRIDES.items() if not given(name)}
+        if not given("k") and not given("k_schedule"):
             changes["k"] = 2
         cfg = dataclasses.replace(cfg, **changes)
     cfg.validate()

@@ -345,7 +345,7 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
     if state is None:
         warm_up(policy, data.train, cfg)
         start_step = 0
-        files.truncate_metrics(0)
+        files.truncate_metrics(-1)  # a fresh start: drop every record of an earlier, abandoned attempt
         before = evaluate_warm_up(policy, data.test, cfg)
         files.append_metrics({"kind": "eval", **before})
         ckpt.save(run_dir, 0, policy.model, optimizer, {"before": before})
