@@ -20,3 +20,10 @@ def test_curves_prints_table_and_writes_png_and_json(tmp_path, capsys):
 def test_curves_rejects_bad_k(capsys):
     assert main(["curves", "--n", "4", "--k", "5"]) == 2
     assert "1 <= k <= n" in capsys.readouterr().err
+
+
+def test_curves_refuses_a_plot_that_is_not_a_png_before_any_work(tmp_path, capsys):
+    out = tmp_path / "x.txt"
+    assert main(["curves", "--n", "8", "--k", "2", "--plot", str(out)]) == 2
+    assert "--plot: the file must end in .png, got" in capsys.readouterr().err
+    assert not out.exists()

@@ -146,3 +146,12 @@ def test_help(capsys):
         main(["maze", "--help"])
     assert exit_info.value.code == 0
     assert "--sizes" in capsys.readouterr().out
+
+
+def test_an_out_that_is_an_excluded_split_is_refused_and_the_split_survives(tmp_path):
+    test_split = tmp_path / "test.jsonl"
+    main(["maze", "--split", "test", "--sizes", "9", "--n", "5", "--out", str(test_split), "--no-progress"])
+    before = test_split.read_bytes()
+    with pytest.raises(ValueError, match=r"--out .*test.jsonl' is the --exclude file"):
+        main(["maze", "--sizes", "9", "--n", "5", "--exclude", str(test_split), "--out", str(test_split)])
+    assert test_split.read_bytes() == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -177,3 +178,30 @@ def test_inconsistent_answer_correctness_is_an_error(tmp_path):
     samples = write_jsonl(tmp_path / "s.jsonl", records)
     with pytest.raises(ValueError, match="answer '7' of prompt 'p' is correct on line 1 but wrong on line 3"):
         main([str(samples), "--k", "1"])
+
+
+@pytest.mark.parametrize("option, name", [("--json", "samples.jsonl"), ("--plot", "samples.png")])
+def test_an_output_that_is_the_samples_file_is_refused_and_the_samples_survive(tmp_path, option, name):
+    _, records = binary_samples()
+    samples = write_jsonl(tmp_path / "samples.jsonl", records)
+    if name.endswith(".png"):  # the same file under another name: a hard link
+        os.link(samples, tmp_path / name)
+    before = samples.read_bytes()
+    with pytest.raises(ValueError, match=f"{option} .* is the SAMPLES file"):
+        main([str(samples), option, str(tmp_path / name)])
+    assert samples.read_bytes() == before
+
+
+def test_an_unwritable_output_directory_is_refused_before_any_work(tmp_path):
+    _, records = binary_samples()
+    samples = write_jsonl(tmp_path / "samples.jsonl", records)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        with pytest.raises(PermissionError, match=r"--json: directory .*locked' is not writable"):
+            main([str(samples), "--json", str(locked / "out.json")])
+    finally:
+        locked.chmod(0o700)
