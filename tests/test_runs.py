@@ -63,3 +63,30 @@ def test_check_writable_names_the_directory(tmp_path):
     blocker.write_text("x")
     with pytest.raises(ValueError, match="output directory .*file/run' is not writable"):
         RunDir(blocker / "run").check_writable()
+
+
+def test_bytes_that_are_not_utf8_name_the_file_and_the_line(tmp_path):
+    run = RunDir(tmp_path)
+    run.append_metrics({"kind": "train", "step": 0})
+    with open(run.metrics_path, "ab") as handle:
+        handle.write(b'{"kind": "train", "step": 1, "x": "\xff"}\n')
+    with pytest.raises(ValueError, match=r"metrics.jsonl' line 2 is not UTF-8 text"):
+        run.read_metrics()
+
+
+def test_a_damaged_eval_json_is_named(tmp_path):
+    run = RunDir(tmp_path)
+    run.eval_path.write_text('{"before": ')
+    with pytest.raises(ValueError, match=r"eval.json' is damaged .*passkrl train --resume"):
+        run.read_eval()
+
+
+def test_report_names_the_line_of_a_record_without_a_plotted_field(tmp_path):
+    from passkrl.report.run_report import draw_run
+
+    run = RunDir(tmp_path)
+    run.append_metrics({"kind": "train", "step": 1, "reward": 0.5, "solved": 0.5, "entropy": 1.0,
+                        "adv_abs_mean": 0.1, "clip_fraction": 0.0})
+    run.append_metrics({"kind": "train", "step": 2, "reward": 0.5})
+    with pytest.raises(ValueError, match=r"metrics.jsonl' line 2: a train record without solved, entropy"):
+        draw_run(tmp_path)

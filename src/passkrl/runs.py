@@ -30,6 +30,19 @@ from typing import Any
 from passkrl.io import write_json_atomic, write_text_atomic
 
 
+def _lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 text file; a byte that is not UTF-8 is a ``ValueError`` naming file and line."""
+    lines = []
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                lines.append(raw.decode("utf-8").rstrip("\r\n"))
+            except UnicodeDecodeError as err:
+                raise ValueError(f"{str(path)!r} line {number} is not UTF-8 text ({err.reason} at byte "
+                                 f"{err.start})") from None
+    return lines
+
+
 class BusyError(ValueError):
     """Another live process holds the lock of a directory (a ``ValueError``, so the CLI prints one line)."""
 
@@ -161,7 +174,7 @@ class RunDir:
         """Every complete record, in order (reading stops at a line cut by a crash)."""
         records = []
         if self.metrics_path.exists():
-            for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
+            for line in _lines(self.metrics_path):
                 try:
                     records.append(json.loads(line))
                 except json.JSONDecodeError:
@@ -173,7 +186,7 @@ class RunDir:
         if not self.metrics_path.exists():
             return
         kept = []
-        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
+        for line in _lines(self.metrics_path):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
@@ -187,7 +200,17 @@ class RunDir:
         write_json_atomic(self.eval_path, summary)
 
     def read_eval(self) -> dict[str, Any] | None:
-        return json.loads(self.eval_path.read_text(encoding="utf-8")) if self.finished else None
+        """The summary, None before the run finished; a damaged file is a ``ValueError`` naming it."""
+        if not self.finished:
+            return None
+        try:
+            summary = json.loads(self.eval_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{str(self.eval_path)!r} is damaged ({err}); delete it and run "
+                             f"`passkrl train --resume {self.path}` to write it again") from None
+        if not isinstance(summary, dict):
+            raise ValueError(f"{str(self.eval_path)!r} is not a passkrl evaluation summary")
+        return summary
 
     def add_time(self, seconds: float, **details: Any) -> None:
         """Add ``seconds`` to the run's total wall-clock time (kept over resumed invocations)."""

@@ -155,3 +155,10 @@ def test_an_out_that_is_an_excluded_split_is_refused_and_the_split_survives(tmp_
     with pytest.raises(ValueError, match=r"--out .*test.jsonl' is the --exclude file"):
         main(["maze", "--sizes", "9", "--n", "5", "--exclude", str(test_split), "--out", str(test_split)])
     assert test_split.read_bytes() == before
+
+
+def test_an_exclude_file_that_is_not_utf8_names_the_file_and_line(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"prompt": [{"content": "a"}]}\n{"prompt": "\xfe"}\n')
+    with pytest.raises(ValueError, match=r"bad.jsonl' line 2 is not UTF-8 text"):
+        main(["maze", "--sizes", "9", "--n", "2", "--exclude", str(bad), "--out", str(tmp_path / "o.jsonl")])

@@ -16,6 +16,20 @@ def _pass_keys(record: dict[str, Any]) -> list[str]:
     return sorted((key for key in record if key.startswith("pass@")), key=lambda key: int(key[5:]))
 
 
+TRAIN_FIELDS = ("step", "reward", "solved", "entropy", "adv_abs_mean", "clip_fraction")
+EVAL_FIELDS = ("step", "entropy", "distinct_wrong", "n_mazes", "samples_per_maze")
+
+
+def _require(run_dir: Path, records: list[dict[str, Any]], chosen: list[dict[str, Any]], fields: tuple[str, ...]) -> None:
+    """``ValueError`` naming the file, the line and the field when a record lacks what the plots draw."""
+    for record in chosen:
+        missing = [name for name in fields if name not in record]
+        if missing:
+            line = next(i for i, r in enumerate(records, start=1) if r is record)
+            raise ValueError(f"{str(RunDir(run_dir).metrics_path)!r} line {line}: a {record.get('kind')} record without "
+                             f"{', '.join(missing)}; was it written by passkrl train?")
+
+
 def draw_run(run_dir: Path) -> list[Path]:
     """Draw ``training.png`` and ``evaluation.png`` from ``metrics.jsonl``; returns their paths."""
     records = RunDir(run_dir).read_metrics()
@@ -23,6 +37,8 @@ def draw_run(run_dir: Path) -> list[Path]:
         raise ValueError(f"{str(run_dir)!r} has no metrics.jsonl records to plot")
     train = [r for r in records if r.get("kind") == "train"]
     evals = [r for r in records if r.get("kind") == "eval"]
+    _require(run_dir, records, train, TRAIN_FIELDS)
+    _require(run_dir, records, evals, EVAL_FIELDS)
     plt = pyplot()
     paths = []
     if train:

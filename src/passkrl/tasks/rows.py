@@ -69,8 +69,13 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     if output_format(path) == "parquet":
         return require_pyarrow().read_table(path).to_pylist()
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ValueError(f"{str(path)!r} line {line_number} is not UTF-8 text ({err.reason} at byte "
+                                 f"{err.start})") from None
             if line.strip():
                 try:
                     rows.append(json.loads(line))
