@@ -470,3 +470,27 @@ def test_check_params_returns_the_parameters_dataclass_with_its_defaults():
     assert (p.base, p.threshold) == ("passk_analytic", 0.5)
     assert REGISTRY["adaptive_entropy"].needs == ("entropy",)
     assert [name for name, r in REGISTRY.items() if not r.uses_k] == ["grpo", "dr_grpo", "rloo", "grpo_passk_tang"]
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: compute("grpo", [["a", "b"]], k=1), "rewards must be real numbers, got dtype <U1"),
+        (lambda: compute("grpo", [[1.0, 0.0], [1.0]], k=1), r"rectangular \[n_prompts, n_rollouts\].*mask="),
+        (lambda: compute("grpo", [[1.0, 0.0]], k=10**30), "k=1000000000000000000000000000000 is larger than the group"),
+        (lambda: compute("passk_bootstrap", [[1.0, 0.0]], k=1, n_groups=10**12), "n_groups=1000000000000 would draw"),
+        (lambda: compute("grpo", [[1.0, 0.0]], k=1, mask=[[1.0, float("nan")]]), r"mask\[0, 1\] = nan"),
+        (lambda: compute("grpo", [[1.0, 0.0]], k=1, mask=[[1, 2]]), r"mask must hold booleans \(or 0/1\); mask\[0, 1\] = 2"),
+        (lambda: compute("grpo", [[1.0, 0.0]], k=1, mask=[[True], [False, True]]), "mask must be a rectangular"),
+    ],
+)
+def test_hostile_input_is_a_value_error_not_a_type_overflow_or_memory_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_a_0_1_mask_is_the_same_as_a_boolean_mask():
+    rewards = [[1.0, 0.0, 1.0], [0.0, 1.0, 9.0]]
+    a = compute("passk_analytic", rewards, k=2, mask=[[1, 1, 1], [1, 1, 0]])
+    b = compute("passk_analytic", rewards, k=2, mask=[[True, True, True], [True, True, False]])
+    np.testing.assert_array_equal(a, b)

@@ -347,3 +347,22 @@ def test_public_module_reexports_everything():
     for name in public.__all__:
         assert getattr(public, name) is not None
     assert public.pass_at_k is pass_at_k
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 3000), st.data())
+def test_the_direct_form_for_huge_n_equals_the_table_and_exact_rationals(n, data):
+    from passkrl.core import metrics as core_metrics
+
+    c = data.draw(st.integers(0, n))
+    k = data.draw(st.integers(1, n))
+    exact = 1 - Fraction(math.comb(n - c, k), math.comb(n, k))
+    direct = core_metrics._pass_one(n, c, k)
+    assert direct == pytest.approx(float(exact), rel=1e-12, abs=1e-300)
+    assert direct == pytest.approx(core_metrics._pass_table(n, k)[c], rel=1e-12, abs=1e-300)
+
+
+def test_pass_at_k_of_a_billion_samples_needs_no_billion_entry_table():
+    # Exactly 1 - (n-1)(n-2)/(n(n-1)) = 2/n for one correct sample of n = 1e9, k = 2.
+    assert pass_at_k(10**9, 1, 2) == pytest.approx(2e-9, rel=1e-12)
+    assert pass_at_k(10**9, 0, 2) == 0.0 and pass_at_k(10**9, 10**9 - 1, 2) == 1.0

@@ -427,3 +427,8 @@ def test_verl_rows_and_compute_score(mazes):
     with pytest.raises(ValueError, match="data_source"):
         M.compute_score("openai/gsm8k", "", truth)
     assert M.maze_from_grid(truth) == maze
+
+
+def test_an_absurd_maze_size_is_refused_before_any_allocation():
+    with pytest.raises(ValueError, match="maze size must be at most 4095"):
+        M.generate_maze(10**9 + 1, np.random.default_rng(0))

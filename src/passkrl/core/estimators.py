@@ -184,6 +184,9 @@ def prepare(rewards: torch.Tensor, mask: torch.Tensor | None, k: int) -> Groups:
     if n_prompts == 0 or n_rollouts == 0:
         raise ValueError(f"rewards is empty: shape {tuple(rewards.shape)}")
     k = _check_k(k)
+    if k > n_rollouts:
+        raise ValueError(f"k={k} is larger than the group size n={n_rollouts} of group 0: "
+                         "every group needs at least k valid responses")
     rewards64 = rewards.to(torch.float64)
     if mask is None:
         valid = torch.ones_like(rewards64, dtype=torch.bool)
@@ -191,15 +194,20 @@ def prepare(rewards: torch.Tensor, mask: torch.Tensor | None, k: int) -> Groups:
         full = True
     else:
         if not isinstance(mask, torch.Tensor):
-            mask = torch.as_tensor(np.asarray(mask))
+            mask = _as_tensor(mask, "mask")
         if tuple(mask.shape) != tuple(rewards.shape):
             raise ValueError(f"mask has shape {tuple(mask.shape)} but rewards have shape {tuple(rewards.shape)}")
+        if mask.dtype != torch.bool:
+            stray = (mask != 0) & (mask != 1)  # NaN, 2, -1: not a yes/no
+            if bool(stray.any()):
+                p, i = (int(v) for v in torch.nonzero(stray)[0])
+                raise ValueError(f"mask must hold booleans (or 0/1); mask[{p}, {i}] = {mask[p, i].item()}")
         valid = mask.to(device=rewards.device, dtype=torch.bool)
         n = valid.sum(dim=1)
         full = bool(valid.all())
         if not full:
             rewards64 = torch.where(valid, rewards64, torch.zeros_like(rewards64))
-    if k > n_rollouts or (not full and bool((n < k).any())):
+    if not full and bool((n < k).any()):
         group = int(torch.nonzero(n < k)[0, 0])
         raise ValueError(
             f"k={k} is larger than the group size n={int(n[group])} of group {group}: "
@@ -215,12 +223,22 @@ def prepare(rewards: torch.Tensor, mask: torch.Tensor | None, k: int) -> Groups:
     return Groups(rewards64, valid, n, full, binary)
 
 
-def _as_tensor(rewards: Any) -> torch.Tensor:
-    tensor = rewards if isinstance(rewards, torch.Tensor) else torch.as_tensor(np.asarray(rewards))
+def _as_tensor(rewards: Any, what: str = "rewards") -> torch.Tensor:
+    if isinstance(rewards, torch.Tensor):
+        tensor = rewards
+    else:
+        try:
+            array = np.asarray(rewards)
+        except ValueError:  # numpy: "setting an array element with a sequence"
+            raise ValueError(f"{what} must be a rectangular [n_prompts, n_rollouts] array; for groups of different "
+                             "sizes pad them and pass mask= (true for the valid entries)") from None
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{what} must be real numbers, got dtype {array.dtype}")
+        tensor = torch.as_tensor(array)
     if tensor.dtype.is_complex or not (tensor.dtype.is_floating_point or tensor.dtype in (
         torch.bool, torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8
     )):
-        raise ValueError(f"rewards must be real numbers, got dtype {tensor.dtype}")
+        raise ValueError(f"{what} must be real numbers, got dtype {tensor.dtype}")
     return tensor
 
 
@@ -522,6 +540,9 @@ def passk_full(g: Groups, p: NoParams, *, k: int, generator) -> torch.Tensor:
     return torch.zeros_like(slot_adv).scatter_(1, order, slot_adv)
 
 
+_MAX_BOOTSTRAP_KEYS = 1 << 28  # 2 GiB of float64 keys
+
+
 @dataclass(frozen=True)
 class BootstrapParams:
     n_groups: int | None = None
@@ -554,6 +575,10 @@ def passk_bootstrap(g: Groups, p: BootstrapParams, *, k: int, generator) -> torc
     """
     n_prompts, n_rollouts = g.rewards.shape
     n_groups = n_rollouts if p.n_groups is None else int(p.n_groups)
+    if n_prompts * n_groups * n_rollouts > _MAX_BOOTSTRAP_KEYS:
+        raise ValueError(f"n_groups={n_groups} would draw {n_prompts} x {n_groups} x {n_rollouts} random keys; at most "
+                         f"{_MAX_BOOTSTRAP_KEYS:,} fit in memory at once (lower n_groups, or use passk_analytic, its "
+                         "exact limit)")
     # The k largest of n i.i.d. uniform keys are a uniformly random k-subset.
     keys = torch.rand(n_prompts, n_groups, n_rollouts, generator=generator, device=g.rewards.device)
     if not g.full:

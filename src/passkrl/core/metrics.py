@@ -127,6 +127,32 @@ def _pass_table(n: int, k: int) -> np.ndarray:
     return -np.expm1(log_miss_table(n, k)) + 0.0
 
 
+# Above this n the O(n) table of every c is not built; each element is computed on its own instead.
+_TABLE_MAX_N = 1 << 20
+# Terms of log1p summed per chunk in the direct form (bounds its memory at a few MB).
+_CHUNK = 1 << 18
+
+
+def _pass_one(n: int, c: int, k: int) -> float:
+    """``pass@k`` of one ``(n, c, k)`` in ``O(min(c, k))`` without a table (for very large ``n``).
+
+    ``C(n-c, k)/C(n, k) = prod_{i<c} (1 - k/(n-i)) = prod_{i<k} (1 - c/(n-i))``; the shorter product
+    is summed in log space (each factor exact to one rounding, as in ``log_miss_table``).
+    """
+    if c == 0:
+        return 0.0
+    if n - c < k:
+        return 1.0
+    if k == 1:
+        return c / n
+    terms, numerator = (c, k) if c <= k else (k, c)
+    log_ratio = 0.0
+    for start in range(0, terms, _CHUNK):
+        i = np.arange(start, min(terms, start + _CHUNK), dtype=np.float64)
+        log_ratio += float(np.log1p(-numerator / (n - i)).sum())
+    return float(-np.expm1(log_ratio) + 0.0)
+
+
 def pass_at_k(n: Any, c: Any, k: Any):
     """Unbiased pass@k from ``n`` samples of which ``c`` are correct (broadcasts over arrays).
 
@@ -179,7 +205,11 @@ def pass_at_k(n: Any, c: Any, k: Any):
         bounds = np.searchsorted(inverse[order], np.arange(len(unique_pairs) + 1))
         for g, (n_g, k_g) in enumerate(unique_pairs):
             idx = order[bounds[g] : bounds[g + 1]]
-            out[idx] = _pass_table(int(n_g), int(k_g))[c_flat[idx]]
+            if n_g <= _TABLE_MAX_N:
+                out[idx] = _pass_table(int(n_g), int(k_g))[c_flat[idx]]
+            else:  # a table of n + 1 entries would not fit; each distinct c on its own
+                values = {int(c): _pass_one(int(n_g), int(c), int(k_g)) for c in np.unique(c_flat[idx])}
+                out[idx] = [values[int(c)] for c in c_flat[idx]]
     return _scalar_or_array(out.reshape(n_a.shape), scalar)
 
 

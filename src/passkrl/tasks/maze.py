@@ -287,7 +287,13 @@ def _check_size(size: Any) -> int:
         raise ValueError(f"maze size must be an int, got {size!r}")
     if size < 5 or size % 2 == 0:
         raise ValueError(f"maze size must be odd and >= 5, got {size}")
+    if size > MAX_SIZE:
+        raise ValueError(f"maze size must be at most {MAX_SIZE} (a {size}x{size} grid would not fit in memory), got {size}")
     return int(size)
+
+
+MAX_SIZE = 4095
+"""The largest maze size accepted (a 4095 x 4095 grid is 16 M cells; the paper's largest is 21)."""
 
 
 def generate_maze(size: int, rng: np.random.Generator) -> Maze:
