@@ -61,3 +61,36 @@ def grpo_reference(rewards):
     if max(rewards) == min(rewards):
         return [0.0] * n
     return [(r - mu) / std for r in rewards]
+
+
+def analytic_exact_ranks(rewards, k):
+    """``passk_analytic`` for large ``n`` in exact rational arithmetic (60-digit square root).
+
+    The same definition as :func:`analytic_bruteforce`, summed over ranks instead of subsets: rank
+    ``j`` of the sorted rewards is the maximum of ``C(j, k-1)`` subsets, and a subset containing rank
+    ``p`` has its maximum at ``p`` (``C(p, k-1)`` of them) or at some ``j > p`` (``C(j-1, k-2)``).
+    Rewards are taken as the exact rationals of their floats.
+    """
+    from decimal import Decimal, localcontext
+
+    n = len(rewards)
+    order = sorted(range(n), key=lambda i: rewards[i])
+    r = [Fraction(float(rewards[i])) for i in order]
+    total, denom = math.comb(n, k), math.comb(n - 1, k - 1)
+    weights = [math.comb(j, k - 1) for j in range(n)]
+    mu = sum(rj * wj for rj, wj in zip(r, weights)) / total
+    var = sum(wj * (rj - mu) ** 2 for rj, wj in zip(r, weights)) / total
+    above = [math.comb(j - 1, k - 2) if j >= 1 and k >= 2 else 0 for j in range(n)]
+    suffix = [Fraction(0)] * (n + 1)
+    for j in range(n - 1, -1, -1):
+        suffix[j] = suffix[j + 1] + r[j] * above[j]
+    out = [0.0] * n
+    if var == 0:
+        return out
+    with localcontext() as ctx:
+        ctx.prec = 60
+        sigma = Decimal(var.numerator).sqrt() / Decimal(var.denominator).sqrt()
+        for p in range(n):
+            d = (r[p] * math.comb(p, k - 1) + suffix[p + 1]) / denom - mu
+            out[order[p]] = float(Decimal(d.numerator) / Decimal(d.denominator) / sigma)
+    return out

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from passkrl import estimators
 from passkrl.estimators import REGISTRY, compute
 
-from .oracle import analytic_bruteforce, grpo_reference, pkpo_bruteforce
+from .oracle import analytic_bruteforce, analytic_exact_ranks, grpo_reference, pkpo_bruteforce
 
 DETERMINISTIC = [name for name in REGISTRY if name not in ("passk_full", "passk_bootstrap")]
 
@@ -494,3 +494,37 @@ def test_a_0_1_mask_is_the_same_as_a_boolean_mask():
     a = compute("passk_analytic", rewards, k=2, mask=[[1, 1, 1], [1, 1, 0]])
     b = compute("passk_analytic", rewards, k=2, mask=[[True, True, True], [True, True, False]])
     np.testing.assert_array_equal(a, b)
+
+
+def _rare_bad_answer_rows(n, seed):
+    """Rewards in {0, 0.5, 1} where most k-subsets already hold a 1: mu is within rounding of 1."""
+    rng = np.random.default_rng(seed)
+    return [rng.choice([0.0, 0.5, 1.0], size=n, p=p) for p in ([0.9, 0.09, 0.01], [0.0, 0.999, 0.001], [0.98, 0.02, 0.0])]
+
+
+def _check_against_exact(n, k, seed):
+    for row in _rare_bad_answer_rows(n, seed):
+        expected = np.array(analytic_exact_ranks(list(row), k))
+        got = compute("passk_analytic", row[None, :], k=k, form="continuous")[0]
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9 * scale)
+        assert abs(got.sum()) <= 1e-9 * np.abs(got).sum()
+
+
+def test_continuous_analytic_is_exact_where_mu_is_within_rounding_of_the_best_reward():
+    _check_against_exact(2048, 1024, seed=0)
+
+
+@pytest.mark.slow
+def test_continuous_analytic_is_exact_at_n_8192_k_4096_with_ties():
+    _check_against_exact(8192, 4096, seed=0)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-160, 1e154, 1e300])
+@pytest.mark.parametrize("name", ["grpo", "passk_analytic", "passk_full"])
+def test_standardised_advantages_do_not_depend_on_the_magnitude_of_the_rewards(name, scale):
+    rewards = np.array([[1.0, 0.0, 3.0, 2.0], [0.5, 0.25, 0.25, 0.0]])
+    expected = compute(name, rewards, k=2, generator=0)
+    got = compute(name, rewards * scale, k=2, generator=0)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)

@@ -321,8 +321,19 @@ def _centred(g: Groups, degenerate: torch.Tensor | None = None) -> torch.Tensor:
     return torch.where(degenerate[:, None], torch.zeros_like(centred), centred)
 
 
+def _unit_scale(g: Groups) -> Groups:
+    """The groups divided by their largest ``|r|``: the same standardised advantages (they are
+    scale-invariant), with no square that underflows (``|r| < 1e-154``) or overflows (``|r| > 1e154``)."""
+    if g.binary:
+        return g
+    scale = torch.where(g.valid, g.rewards.abs(), torch.zeros_like(g.rewards)).amax(dim=1)  # [P]
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return Groups(g.rewards / scale[:, None], g.valid, g.n, g.full, False)
+
+
 def _standardise(g: Groups) -> torch.Tensor:
     """``(r - mean) / std`` per group with the population std; all-equal groups give zeros."""
+    g = _unit_scale(g)
     degenerate = _degenerate(g)
     centred = _centred(g, degenerate)  # [P, N]
     std = torch.sqrt((centred * centred).sum(dim=1) / g.n)  # [P]
@@ -482,24 +493,40 @@ def _subset_mean_containing(s: _Sorted, k: int) -> torch.Tensor:
 
 
 def _analytic_continuous(g: Groups, k: int) -> torch.Tensor:
-    """Exact ``passk_analytic`` for real rewards in O(n log n) per group.
+    """Exact ``passk_analytic`` for real rewards in O(n log n) per group, in deficit form.
 
-    ``mu = sum_j r_(j) C(j, k-1)/C(n, k)`` (the unbiased max@k of arXiv 2505.15201 eq. 12),
-    ``sigma^2 = sum_j C(j, k-1)/C(n, k) (r_(j) - mu)^2`` (two-pass, no cancellation) and
-    ``A = (m - mu)/sigma`` with ``m`` from :func:`_subset_mean_containing`. Rewards are shifted by the
-    group mean first (``A`` is shift-invariant) to keep the subtraction ``m - mu`` accurate.
+    With the rewards sorted ascending and ``d_j = r_(j) - r_(j-1)`` the gaps, ``max(S)`` falls short of
+    the group's best reward by the *deficit* ``D(S) = sum_j d_j [S lies in ranks < j]``. Write
+    ``Q_j = C(j, k)/C(n, k)`` (a k-subset lies below rank ``j``) and ``R_j = C(j-1, k-1)/C(n-1, k-1)``
+    (it does, given that it contains rank ``p < j``); ``Q_j = R_j j/n``. Then
+
+        ``r_(j) - mu = E[D] - sum_{l>j} d_l``,  ``E[D] = sum_j d_j Q_j``,
+        ``sigma^2 = sum_j C(j, k-1)/C(n, k) (r_(j) - mu)^2``   (the max is rank ``j`` that often),
+        ``m_p - mu = sum_{j<=p} d_j Q_j - sum_{j>p} d_j R_j (n-j)/n``,
+        ``A_p = (m_p - mu) / sigma``.
+
+    Every sum has terms of one sign, so nothing cancels when ``mu`` is within rounding of the best
+    reward (a rare bad answer among many good ones with ``k`` near ``n/2``, where the form
+    ``m - mu`` with ``mu`` summed directly loses every digit). Weights are ratios of binomials
+    via ``lgamma`` (relative error ~1e-13 at ``n = 8192``).
     """
-    shift = _group_mean(g)[:, None]
-    s = _sort_groups(g, (g.rewards - shift) * g.valid)
-    j, n = s.rank, s.n
+    g = _unit_scale(g)  # A is scale-invariant: keeps squares finite and nonzero at any magnitude
+    s = _sort_groups(g, g.rewards)
+    j, n = s.rank, s.n  # [P, N] (or [1, N]) ranks, [P, 1] sizes; padding has rank < 0 and value 0
+    gaps = torch.diff(s.values, dim=1, prepend=s.values[:, :1])  # [P, N] d_j
+    gaps = torch.where(j >= 1, gaps, torch.zeros_like(gaps))
+    below = comb_ratio(j, k, n, k)  # [P, N] Q_j
+    below_given = comb_ratio(j - 1, k - 1, n - 1, k - 1)  # [P, N] R_j
+    expected_deficit = (gaps * below).sum(dim=1, keepdim=True)  # [P, 1] E[D] = r_top - mu
+    deviation = expected_deficit - _suffix_sum_exclusive(gaps)  # [P, N] r_(j) - mu
     weight_max = comb_ratio(j, k - 1, n, k)  # [P, N] share of k-subsets whose max is rank j
-    mu = (weight_max * s.values).sum(dim=1, keepdim=True)  # [P, 1]
-    sigma = torch.sqrt((weight_max * (s.values - mu) ** 2).sum(dim=1, keepdim=True))  # [P, 1]
-    # max(S) is constant iff the smallest possible max, r_(k-1), equals the largest, r_(n-1).
-    smallest_max = torch.where(j == k - 1, s.values, torch.zeros_like(s.values)).sum(dim=1, keepdim=True)
-    degenerate = smallest_max == s.values[:, -1:]
+    sigma = torch.sqrt((weight_max * deviation**2).sum(dim=1, keepdim=True))  # [P, 1]
+    lower = (gaps * below).cumsum(dim=1)  # [P, N] sum_{j<=p} d_j Q_j
+    upper = _suffix_sum_exclusive(gaps * below_given * (n - j) / n)  # [P, N] sum_{j>p} d_j R_j (n-j)/n
+    # max(S) is constant iff every gap above rank k-1 is 0 (the smallest possible max is the best reward).
+    degenerate = (torch.where(j >= k, gaps, torch.zeros_like(gaps)).sum(dim=1, keepdim=True) == 0) | (sigma == 0)
     safe_sigma = torch.where(degenerate, torch.ones_like(sigma), sigma)
-    adv_sorted = (_subset_mean_containing(s, k) - mu) / safe_sigma
+    adv_sorted = (lower - upper) / safe_sigma
     adv_sorted = torch.where(degenerate | (j < 0), torch.zeros_like(adv_sorted), adv_sorted)
     return _unsort(s, adv_sorted)
 
