@@ -17,8 +17,9 @@ math-verify has a time limit of its own (``parse(..., parsing_timeout=...)``,
 This module gives a limit that holds everywhere: the function runs in a persistent child process
 (started with :mod:`subprocess`, so it works in threads, in daemonic ``multiprocessing`` workers
 and in Ray actors alike); the parent waits on a pipe with ``poll`` and, when the limit passes,
-kills the child with ``SIGKILL`` and starts a new one for the next call. The child's start-up
-(interpreter, imports) is not counted against any call. Children ignore ``SIGINT`` and live in their
+kills the child with ``SIGKILL``; a spare child, started and warmed up in the background, takes its
+place at once, so the next call does not pay for a restart. A child's start-up (interpreter,
+imports) is never counted against a call. Children ignore ``SIGINT`` and live in their
 own session, so Ctrl-C in a terminal reaches only the trainer, and they exit when the parent goes
 away (their request pipe reaches end of file). A process that forks (a data-loader worker) starts
 its own children instead of sharing its parent's. POSIX only.
@@ -167,111 +168,194 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-class IsolatedWorker:
-    """One child process that runs functions by name, killed and replaced when a call overruns.
+class _Child:
+    """One scoring child process and the pipes to it."""
 
-    Not safe for concurrent use by several threads: :class:`WorkerPool` hands each worker to one
-    thread at a time.
-    """
-
-    def __init__(self, startup_timeout_s: float = STARTUP_TIMEOUT_S):
-        self.startup_timeout_s = float(startup_timeout_s)
-        self._proc: subprocess.Popen | None = None
-        self._request_fd = self._reply_fd = -1
-        self._owner_pid = os.getpid()
-        self._loaded: set[str] = set()  # modules warmed up in the current child
-        self.n_restarts = 0
-
-    def _start(self) -> None:
+    def __init__(self, startup_timeout_s: float):
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         code = f"from passkrl.tasks.timeout import serve; serve({request_read}, {reply_write})"
         try:
-            self._proc = subprocess.Popen(
+            self.proc: subprocess.Popen | None = subprocess.Popen(
                 [sys.executable, "-c", code], pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, env=_child_env(), start_new_session=True, close_fds=True,
             )
         finally:
             os.close(request_read)
             os.close(reply_write)
-        self._request_fd, self._reply_fd = request_write, reply_read
-        self._loaded = set()
+        self.request_fd, self.reply_fd = request_write, reply_read
+        self.loaded: set[str] = set()  # modules warmed up in this child
         try:
-            alive, message = _read_message(self._reply_fd, time.monotonic() + self.startup_timeout_s)
+            alive, message = _read_message(self.reply_fd, time.monotonic() + startup_timeout_s)
         except TimeoutError:
             alive, message = False, None
         if not alive or not (isinstance(message, tuple) and message[0] == "ready"):
-            self._kill()
+            self.kill()
             raise RuntimeError("the scoring child process did not start (is passkrl importable by "
                                f"{sys.executable}?)")
 
-    def _kill(self) -> None:
-        for fd in (self._request_fd, self._reply_fd):
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def request(self, function: str, args: tuple, timeout_s: float) -> tuple[bool, Any]:
+        """``(alive, reply)``; ``TimeoutError`` once ``timeout_s`` passes."""
+        _write_message(self.request_fd, (function, tuple(args)))
+        return _read_message(self.reply_fd, time.monotonic() + float(timeout_s))
+
+    def load(self, module: str, startup_timeout_s: float) -> bool:
+        """Warm ``module`` up in this child (untimed for the caller); False if the child failed."""
+        if module in self.loaded:
+            return True
+        try:
+            alive, reply = self.request(_LOAD, (module,), startup_timeout_s)
+        except (TimeoutError, OSError, pickle.UnpicklingError, EOFError):
+            return False
+        if alive and reply[0] == "ok":
+            self.loaded.add(module)
+            return True
+        return False
+
+    def kill(self) -> None:
+        for fd in (self.request_fd, self.reply_fd):
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self._request_fd = self._reply_fd = -1
-        if self._proc is not None:
+        self.request_fd = self.reply_fd = -1
+        if self.proc is not None:
             with contextlib.suppress(OSError):
-                self._proc.kill()
+                self.proc.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=10)
-            self._proc = None
+                self.proc.wait(timeout=10)
+            self.proc = None
 
+    def forget(self) -> None:
+        """After a fork: close our copies of the pipes, leave the process to the parent."""
+        for fd in (self.request_fd, self.reply_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.proc, self.request_fd, self.reply_fd = None, -1, -1
+
+
+class IsolatedWorker:
+    """Runs functions by name in a child process, which is killed when a call overruns.
+
+    So that the call after a killed one does not pay for a new child (interpreter start and the
+    imports of the scorer, a second or more for math-verify), the worker keeps a *spare* child warm
+    in the background (started after the first call, with every module the active child has
+    loaded); a kill promotes the spare at once and a new spare is prepared behind it. Every call
+    then returns within its own ``timeout_s`` plus the time to kill a process.
+
+    Not safe for concurrent use by several threads: :class:`WorkerPool` hands each worker to one
+    thread at a time (the spare is only touched under its own lock).
+    """
+
+    def __init__(self, startup_timeout_s: float = STARTUP_TIMEOUT_S, keep_spare: bool = True):
+        self.startup_timeout_s = float(startup_timeout_s)
+        self.keep_spare = bool(keep_spare)
+        self._active: _Child | None = None
+        self._spare: _Child | None = None
+        self._spare_lock = threading.Lock()
+        self._spare_thread: threading.Thread | None = None
+        self._modules: set[str] = set()  # every module a call has needed, for the spare to load
+        self._owner_pid = os.getpid()
+        self.n_restarts = 0
+
+    # --- the spare
+    def _prepare_spare(self) -> None:
+        """Start (or top up) the spare child in a background thread."""
+        if not self.keep_spare or (self._spare_thread is not None and self._spare_thread.is_alive()):
+            return
+        modules = set(self._modules)
+        spare = self._spare
+        if spare is not None and spare.alive and modules <= spare.loaded:
+            return  # already warm for every module in use
+
+        def prepare() -> None:
+            with self._spare_lock:
+                try:
+                    if self._spare is None or not self._spare.alive:
+                        self._spare = _Child(self.startup_timeout_s)
+                    for module in sorted(modules):
+                        self._spare.load(module, self.startup_timeout_s)
+                except (RuntimeError, OSError):
+                    self._spare = None  # the next promotion starts a child itself
+
+        self._spare_thread = threading.Thread(target=prepare, name="passkrl-spare-scorer", daemon=True)
+        self._spare_thread.start()
+
+    def _take_spare(self) -> _Child | None:
+        if self._spare_thread is not None:
+            self._spare_thread.join()
+        with self._spare_lock:
+            spare, self._spare = self._spare, None
+        return spare if spare is not None and spare.alive else None
+
+    # --- calls
     def _forget_after_fork(self) -> None:
         # The child processes belong to the parent of a fork: drop them without touching them.
-        for fd in (self._request_fd, self._reply_fd):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._proc, self._request_fd, self._reply_fd = None, -1, -1
+        for child in (self._active, self._spare):
+            if child is not None:
+                child.forget()
+        self._active = self._spare = None
+        self._spare_thread = None
+        self._spare_lock = threading.Lock()
         self._owner_pid = os.getpid()
 
     @property
     def pid(self) -> int | None:
         """The current child's process id (None before the first call)."""
-        return None if self._proc is None else self._proc.pid
+        return None if self._active is None or self._active.proc is None else self._active.proc.pid
 
     def call(self, function: str, args: tuple, timeout_s: float) -> Any:
         """``function(*args)`` in the child, or a :class:`CallFailed` after at most ``timeout_s`` seconds."""
         if os.getpid() != self._owner_pid:
             self._forget_after_fork()
-        if self._proc is None or self._proc.poll() is not None:
-            if self._proc is not None:
-                self._kill()
-            self._start()
+        if self._active is None or not self._active.alive:
+            if self._active is not None:
+                self._active.kill()
+            self._active = self._take_spare() or _Child(self.startup_timeout_s)
         module = function.partition(":")[0]
-        if module not in self._loaded:
-            warmed = self._request(_LOAD, (module,), self.startup_timeout_s)
-            if isinstance(warmed, CallFailed):
-                return warmed
-            self._loaded.add(module)
-        return self._request(function, args, timeout_s)
-
-    def _request(self, function: str, args: tuple, timeout_s: float) -> Any:
+        self._modules.add(module)
+        if not self._active.load(module, self.startup_timeout_s):
+            self._restart()
+            return CallFailed("error", f"cannot load module {module!r} in the scoring child")
+        self._prepare_spare()
         try:
-            _write_message(self._request_fd, (function, tuple(args)))
-            alive, reply = _read_message(self._reply_fd, time.monotonic() + float(timeout_s))
+            alive, reply = self._active.request(function, args, timeout_s)
         except TimeoutError:
-            self._kill()
-            self.n_restarts += 1
+            self._restart()
             return CallFailed("timeout", f"no result within {timeout_s:g} s")
         except (OSError, pickle.UnpicklingError, EOFError) as err:
-            self._kill()
-            self.n_restarts += 1
+            self._restart()
             return CallFailed("crash", f"{type(err).__name__}: {err}")
         if not alive:
-            self._kill()
-            self.n_restarts += 1
+            self._restart()
             return CallFailed("crash", "the child process died")
         status, value = reply
         return value if status == "ok" else CallFailed("error", str(value))
+
+    def _restart(self) -> None:
+        """Kill the active child; the warm spare (if ready) takes its place for the next call."""
+        if self._active is not None:
+            self._active.kill()
+        self._active = None
+        self.n_restarts += 1
+        if self.keep_spare:
+            self._active = self._take_spare()
+            self._prepare_spare()
 
     def close(self) -> None:
         if os.getpid() != self._owner_pid:
             self._forget_after_fork()
             return
-        self._kill()
+        if self._spare_thread is not None:
+            self._spare_thread.join()
+        for child in (self._active, self._spare):
+            if child is not None:
+                child.kill()
+        self._active = self._spare = None
 
 
 class WorkerPool:
