@@ -1,0 +1,273 @@
+"""Probe passkrl as a hostile but realistic user would, and print the figures of docs/reliability.md.
+
+Three parts, each counted:
+
+1. **Bad input**: every command and library call below is wrong in one way. It counts as handled
+   clearly when the command exits with status 2 and a message on stderr (no traceback) that names
+   the option or value, or the library raises ``ValueError`` (never ``TypeError``, ``OverflowError``,
+   ``MemoryError`` ...), and no output file was created or damaged.
+2. **Kills**: ``passkrl train --smoke`` killed with ``kill -9`` at a random moment, then resumed;
+   it survives when the final weights, ``eval.json`` and every metrics record (times aside) equal
+   those of an uninterrupted run.
+3. **Fuzz**: random and adversarial answers through the maze, maths and puzzle verifiers; a crash is
+   an exception or a score outside [0, 1]; calls whose wall time passed the scorer's limit are counted.
+
+    python benchmarks/probe_reliability.py               # everything (about 5 minutes on 2 cores)
+    python benchmarks/probe_reliability.py --kills 4 --fuzz 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PY = [sys.executable, "-m", "passkrl.cli"]
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([*PY, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def bad_commands(work: Path) -> list[tuple[list[str], str]]:
+    """``(argv, text the error must contain)``; ``work`` holds the files some cases need."""
+    samples = work / "samples.jsonl"
+    samples.write_text("".join(json.dumps({"prompt_id": i // 4, "correct": i % 3 == 0}) + "\n" for i in range(16)))
+    (work / "bad_utf8.jsonl").write_bytes(b'{"prompt_id": 0, "correct": true}\n{"prompt_id": "\xff"}\n')
+    (work / "bad_json.jsonl").write_text('{"prompt_id": 0, "correct": true}\n{oops\n')
+    run_dir = work / "done"
+    train = ["train", "--smoke", "--no-progress"]
+    cases = [
+        ([*train, "--temperature", "-1"], "--temperature"), ([*train, "--clip-low", "-5"], "--clip-low"),
+        ([*train, "--stop-after", "-1"], "--stop-after"), ([*train, "--temperature", "nan"], "--temperature"),
+        ([*train, "--lr", "nan"], "--lr"), ([*train, "--grad-clip", "nan"], "--grad-clip"),
+        ([*train, "--n-prompts", "100000", "--mini-batches", "1"], "--n-prompts"),
+        ([*train, "--warmup-batch-size", "100000"], "--warmup-batch-size"),
+        ([*train, "--n-test-mazes", "100000"], "--n-test-mazes"), ([*train, "--seed", "-1"], "--seed"),
+        ([*train, "--k", "0"], "k"), ([*train, "--k", "64"], "--n-rollouts"),
+        ([*train, "--k-schedule", "8@5"], "--k-schedule"), ([*train, "--k-schedule", "x"], "--k-schedule"),
+        ([*train, "--estimator", "nope"], "--estimator"), ([*train, "--estimator-params", "{"], "--estimator-params"),
+        ([*train, "--estimator-params", "[1]"], "--estimator-params"),
+        ([*train, "--estimator", "passk_bootstrap", "--estimator-params", '{"reduce": "max"}'], "reduce"),
+        ([*train, "--estimator", "combination", "--estimator-params", '{"passk": "nope"}'], "nope"),
+        ([*train, "--estimator", "drop_easy", "--estimator-params", '{"threshold": "high"}'], "threshold"),
+        ([*train, "--train-sizes", "8"], "--train-sizes"), ([*train, "--train-sizes", "x"], "--train-sizes"),
+        ([*train, "--test-sizes", "5"], "--test-sizes"), ([*train, "--d-model", "30", "--n-heads", "4"], "--d-model"),
+        ([*train, "--n-prompts", "7", "--mini-batches", "2"], "--n-prompts"),
+        ([*train, "--reward-noise", "0.9"], "--reward-noise"), ([*train, "--eval-top-p", "0"], "--eval-top-p"),
+        ([*train, "--task", "nope"], "nope"), ([*train, "--task", "maths", "--task-options", "{"], "--task-options"),
+        ([*train, "--model", str(work / "no-model")], "--model"), (["train", "--resume", str(work / "none")], "--resume"),
+        (["train", "--resume", str(run_dir), "--k", "3"], "--k"),
+        ([*train, "--partial-credit", "--estimator", "exceeding"], "--partial-credit"),
+        ([*train, "--rl-steps", "-1"], "--rl-steps"), ([*train, "--threads", "-1"], "--threads"),
+        ([*train, "--out", "/proc/passkrl-run"], "/proc/passkrl-run"),
+        (["eval", str(work / "missing.jsonl")], "missing.jsonl"), (["eval", str(samples), "--k", "0"], "--k"),
+        (["eval", str(samples), "--k", "x"], "--k"), (["eval", str(samples), "--k", "9"], "k=9"),
+        (["eval", str(samples), "--json", str(samples)], "SAMPLES"), (["eval", str(samples), "--plot", "x.txt"], "--plot"),
+        (["eval", str(work / "bad_json.jsonl")], "line 2"), (["eval", str(work / "bad_utf8.jsonl")], "line 2"),
+        (["eval", str(samples), "--json", "/proc/x/out.json"], "--json"),
+        (["data", "maze", "--n", "3", "--sizes", "8", "--out", str(work / "m.jsonl")], "--sizes"),
+        (["data", "maze", "--n", "3", "--sizes", "x", "--out", str(work / "m.jsonl")], "--sizes"),
+        (["data", "maze", "--n", "3", "--out", str(work / "m.csv")], ".csv"),
+        (["data", "maze", "--n", "0", "--out", str(work / "m.jsonl")], "--n"),
+        (["data", "maze", "--n", "3", "--out", str(work / "nodir" / "m.jsonl")], "--out"),
+        (["data", "maze", "--n", "3", "--exclude", str(work / "none.jsonl"), "--out", str(work / "m.jsonl")], "none.jsonl"),
+        (["data", "maze", "--n", "3", "--exclude", str(samples), "--out", str(samples)], "--exclude"),
+        (["data", "maze", "--n", "3", "--exclude", str(work / "bad_utf8.jsonl"), "--out", str(work / "m.jsonl")], "line 2"),
+        (["data", "nope", "--n", "3", "--out", str(work / "m.jsonl")], "nope"),
+        (["curves", "--k", "0"], "--k"), (["curves", "--n", "0"], "--n"), (["curves", "--plot", "x.txt"], "--plot"),
+        (["curves", "--estimator", "nope"], "nope"),
+        (["report", str(work / "none")], "none"),
+        (["experiment", "nope"], "nope"), (["experiment", "main", "--seeds", "0", "--out", str(work / "e")], "--seeds"),
+        (["experiment", "main", "--set", "bogus=1", "--out", str(work / "e")], "bogus"),
+        (["experiment", "main", "--jobs", "0", "--out", str(work / "e")], "--jobs"),
+        (["nope"], "nope"),
+    ]
+    return cases
+
+
+def bad_library_calls() -> list[tuple[str, object]]:
+    from passkrl import estimators, metrics
+    from passkrl.core.schedule import KSchedule
+    from passkrl.tasks import maze
+
+    compute = estimators.compute
+    return [
+        ("string rewards", lambda: compute("grpo", [["a", "b"]], k=1)),
+        ("ragged rewards", lambda: compute("grpo", [[1.0, 0.0], [1.0]], k=1)),
+        ("k = 10**30", lambda: compute("grpo", [[1.0, 0.0]], k=10**30)),
+        ("k = 0", lambda: compute("passk_analytic", [[1.0, 0.0]], k=0)),
+        ("k = 2.5", lambda: compute("passk_analytic", [[1.0, 0.0]], k=2.5)),
+        ("n_groups = 10**12", lambda: compute("passk_bootstrap", [[1.0, 0.0]], k=1, n_groups=10**12)),
+        ("mask with NaN", lambda: compute("grpo", [[1.0, 0.0]], k=1, mask=[[1.0, float("nan")]])),
+        ("mask with 2", lambda: compute("grpo", [[1.0, 0.0]], k=1, mask=[[1, 2]])),
+        ("NaN reward", lambda: compute("grpo", [[1.0, float("nan")]], k=1)),
+        ("1-D rewards", lambda: compute("grpo", [1.0, 0.0], k=1)),
+        ("unknown estimator", lambda: compute("nope", [[1.0, 0.0]], k=1)),
+        ("unknown parameter", lambda: compute("grpo", [[1.0, 0.0]], k=1, size=3)),
+        ("binary-only on 0.5", lambda: compute("exceeding", [[1.0, 0.5]], k=1)),
+        ("adaptive without entropy", lambda: compute("adaptive_entropy", [[1.0, 0.0]], k=1)),
+        ("pass_at_k c > n", lambda: metrics.pass_at_k(5, 6, 2)),
+        ("pass_at_k k > n", lambda: metrics.pass_at_k(5, 1, 6)),
+        ("pass_at_k negative", lambda: metrics.pass_at_k(-1, 0, 1)),
+        ("maze of size 10**9 + 1", lambda: maze.generate_maze(10**9 + 1, np.random.default_rng(0))),
+        ("maze of size 4", lambda: maze.generate_maze(4, np.random.default_rng(0))),
+        ("k schedule 'x'", lambda: KSchedule.parse("x")),
+    ]
+
+
+def probe_bad_input(work: Path, env: dict[str, str]) -> tuple[int, int, list[str]]:
+    assert run(["train", "--smoke", "--no-progress", "--out", str(work / "done"), "--stop-after", "1"], work, env).returncode == 130
+    handled, failures = 0, []
+    cases = bad_commands(work)
+    for argv, expected in cases:
+        before = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file()}
+        proc = run(argv, work, env)
+        after = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file()}
+        damaged = [p for p, t in before.items() if after.get(p) != t and p.name not in (".lock",)]
+        err = " ".join(proc.stderr.split())
+        clear = proc.returncode == 2 and err and "Traceback" not in proc.stderr and expected in err and not damaged
+        handled += bool(clear)
+        if not clear:
+            failures.append(f"passkrl {' '.join(argv)}: exit {proc.returncode}; {err[-200:]}")
+    calls = bad_library_calls()
+    for label, call in calls:
+        try:
+            call()
+            failures.append(f"{label}: accepted")
+        except ValueError:
+            handled += 1
+        except Exception as error:  # noqa: BLE001 - what the probe counts
+            failures.append(f"{label}: {type(error).__name__}: {error}")
+    return handled, len(cases) + len(calls), failures
+
+
+def final_state(run_dir: Path) -> tuple[dict, list[dict], dict]:
+    weights = torch.load(run_dir / "checkpoint.pt", weights_only=False)["model"]
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    for record in records:
+        record.pop("time_s", None)
+    summary = json.loads((run_dir / "eval.json").read_text())
+    return weights, records, summary
+
+
+def probe_kills(work: Path, env: dict[str, str], n_kills: int, seed: int) -> tuple[int, int, list[str]]:
+    args = ["train", "--smoke", "--no-progress", "--rl-steps", "8"]
+    straight = work / "straight"
+    assert run([*args, "--out", str(straight)], work, env).returncode == 0
+    reference = final_state(straight)
+    rng = random.Random(seed)
+    survived, failures = 0, []
+    for i in range(n_kills):
+        killed = work / f"killed-{i}"
+        proc = subprocess.Popen([*PY, *args, "--out", str(killed)], cwd=work, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 6.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if (killed / "config.json").exists():
+            resumed = run(["train", "--resume", str(killed), "--no-progress"], work, env)
+        else:  # killed before the run directory was written: start it again
+            resumed = run([*args, "--out", str(killed)], work, env)
+        ok = resumed.returncode == 0
+        if ok:
+            weights, records, summary = final_state(killed)
+            ok = (weights.keys() == reference[0].keys() and all(torch.equal(weights[k], reference[0][k]) for k in weights)
+                  and records == reference[1] and summary == reference[2])
+        survived += ok
+        if not ok:
+            failures.append(f"kill {i}: exit {resumed.returncode}; {resumed.stderr[-300:]}")
+    return survived, n_kills, failures
+
+
+def random_text(rng: random.Random) -> str:
+    alphabet = string.printable + "UDLRudlr<>/\\{}^*()éİ\u200b\U0001f600"
+    kind = rng.random()
+    if kind < 0.3:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
+    if kind < 0.6:
+        body = "".join(rng.choice("UDLR ,udlr") for _ in range(rng.randint(0, 80)))
+        return f"{rng.choice(['', 'think '])}<answer>{body}</answer>" + rng.choice(["", "</answer>", "<answer>"])
+    if kind < 0.8:
+        return rng.choice(["\\boxed{", "<answer>", ""]) + rng.choice(
+            ["9**9**9", "10^{10^{10^{10}}}", "x" * 10000, "{" * 500, "\\frac{1}{0}", "nan", "1e999999"]) + "}" * rng.randint(0, 3)
+    return "".join(chr(rng.randint(1, 0x10FFFF)) for _ in range(rng.randint(1, 50)) if not 0xD800 <= rng.randint(1, 0x10FFFF) <= 0xDFFF)
+
+
+def probe_fuzz(n: int, seed: int) -> dict[str, tuple[int, int, int]]:
+    """Per verifier: ``(answers, crashes, calls over the limit)``."""
+    from passkrl.tasks import get_task, maze
+
+    rng = random.Random(seed)
+    out = {}
+    mazes = maze.make_mazes([7, 9, 11], 50, seed)
+    crashes = 0
+    for i in range(n * 10):
+        text = random_text(rng)
+        try:
+            value = maze.score(mazes[i % len(mazes)].grid, text, partial=bool(i % 2))
+            crashes += not 0.0 <= value <= 1.0
+        except Exception:  # noqa: BLE001
+            crashes += 1
+    out["maze"] = (n * 10, crashes, 0)
+    for name, options in (("maths", {}), ("puzzles", {"datasets": ["chain_sum", "basic_arithmetic", "mini_sudoku"]})):
+        try:
+            task = get_task(name, **options)
+        except ValueError:
+            continue  # the extra is not installed
+        problems = [task.generate(np.random.default_rng(i)) for i in range(50)]
+        texts = [random_text(rng) for _ in range(n)]
+        crashes = over = 0
+        for start in range(0, n, 100):
+            batch = list(range(start, min(n, start + 100)))
+            began = time.perf_counter()
+            try:
+                values = task.score_batch([problems[i % 50] for i in batch], [texts[i] for i in batch], workers=2)
+                crashes += sum(not 0.0 <= v <= 1.0 for v in values)
+            except Exception:  # noqa: BLE001
+                crashes += len(batch)
+            # Two workers share the batch: it may take up to half the batch times each call's limit.
+            over += (time.perf_counter() - began) > task.timeout_s * len(batch) / 2 + 5
+        out[name] = (n, crashes, over)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kills", type=int, default=6, help="kill -9 trials of passkrl train")
+    parser.add_argument("--fuzz", type=int, default=3000, help="fuzzed answers per slow verifier (x10 for the maze)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        env = {**os.environ, "PASSKRL_CACHE": str(work / "cache"), "PYTHONUNBUFFERED": "1"}
+        started = time.perf_counter()
+        handled, tried, failures = probe_bad_input(work, env)
+        print(f"bad input handled clearly: {handled} / {tried}  ({time.perf_counter() - started:.0f} s)")
+        for line in failures:
+            print("  not clear:", line)
+        started = time.perf_counter()
+        survived, kills, failures = probe_kills(work, env, args.kills, args.seed)
+        print(f"kill -9 of passkrl train survived (resume bit-identical): {survived} / {kills}  "
+              f"({time.perf_counter() - started:.0f} s)")
+        for line in failures:
+            print("  lost:", line)
+        started = time.perf_counter()
+        for name, (n, crashes, over) in probe_fuzz(args.fuzz, args.seed).items():
+            print(f"fuzz {name}: {n} answers, {crashes} crashes or scores outside [0, 1], {over} batches over their limit")
+        print(f"  ({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
