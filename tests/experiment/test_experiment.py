@@ -245,3 +245,24 @@ def test_crossed_bootstrap_width_matches_the_two_noise_sources(seeds):
     assert half_width == pytest.approx(expected, rel=0.15)
     # resampling mazes per run instead would shrink the maze term by U
     assert half_width > 1.96 * np.sqrt(maze.var() / (n_mazes * run.size) + run.var() / run.size)
+
+
+def test_a_study_killed_after_its_runs_still_counts_their_time(tmp_path, monkeypatch):
+    from passkrl.cli import experiment as experiment_cli
+
+    monkeypatch.setenv("PASSKRL_CACHE", str(tmp_path / "cache"))
+    real_execute = runner.execute
+
+    def execute_then_die(*args, **kwargs):
+        real_execute(*args, **kwargs)
+        raise KeyboardInterrupt  # the study process is stopped before it writes anything more
+
+    monkeypatch.setattr(experiment_cli.runner, "execute", execute_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        experiment_cli.main(_tiny_args(tmp_path / "exp")[1:])
+    monkeypatch.setattr(experiment_cli.runner, "execute", real_execute)
+    assert passkrl_main(_tiny_args(tmp_path / "exp")) == 0
+    timing = json.loads((tmp_path / "exp" / "diagnostic" / "timing.json").read_text())
+    assert timing["warmup_s"] > 0 and timing["train_s"] > 0 and "processes" in timing
+    report = (tmp_path / "exp" / "diagnostic" / "report.md").read_text()
+    assert "none in this study" not in report
