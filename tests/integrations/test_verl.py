@@ -198,11 +198,21 @@ def test_passkrl_pass1_baselines_agree_with_verl_own_estimators():
     torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
+def _session_keys(data):
+    """verl's v1 batch keys ``{uid}_{session}_{output}``: one session per trajectory, one output each."""
+    seen: dict[str, int] = {}
+    keys = []
+    for uid in data.non_tensor_batch["uid"]:
+        keys.append(f"{uid}_{seen.get(uid, 0)}_0")
+        seen[uid] = seen.get(uid, 0) + 1
+    return keys
+
+
 def test_v1_trainer_entry_delegates_to_passkrl():
     from verl.trainer.ppo.v1.utils import compute_advantage_for_multi_trajectories
 
     data = _batch([4, 6, 5], seed=9)
-    keys = [f"{uid}_0_0" for uid in data.non_tensor_batch["uid"]]
+    keys = _session_keys(data)
     config = OmegaConf.create({"passk": {"k": 2}})
     out = compute_advantage_for_multi_trajectories(
         data, batch_keys=keys, adv_estimator="passk_analytic", config=config
@@ -245,7 +255,9 @@ def test_entropy_route_feeds_adaptive_training_and_is_installed_on_verl_dispatch
         ({}, r"needs k: add \+algorithm.passk.k=K"),
         ({"k": 0}, r"algorithm.passk.k must be an integer >= 1, got 0"),
         ({"k": "eight"}, r"algorithm.passk.k must be an integer >= 1, got 'eight'"),
-        ({"k": 6}, r"has only 4 responses.*actor_rollout_ref.rollout.n to >= 6"),
+        ({"k": 9}, r"every prompt has fewer than k responses.*actor_rollout_ref.rollout.n to >= 9"),
+        ({"k": 6, "small_groups": "raise"}, r"uid .* has only 4 valid responses.*small_groups=zero"),
+        ({"k": 2, "small_groups": "drop"}, r"algorithm.passk.small_groups must be one of zero, shrink, raise"),
         ({"k": 2, "treshold": 0.5}, r"algorithm.passk.treshold is not a setting of algorithm.adv_estimator="),
         ({"k": 2, "seed": 1.5}, r"algorithm.passk.seed must be an integer"),
     ],
@@ -364,7 +376,8 @@ def test_maze_parquet_rows_score_through_verl_custom_reward_loader(tmp_path):
 
 def test_entropy_route_wraps_exactly_the_named_verl_functions_once_and_then_leaves_the_import_system():
     assert pv.WRAPPED == ("verl.trainer.ppo.ray_trainer.compute_advantage",
-                          "verl.trainer.ppo.v1.utils.compute_advantage")
+                          "verl.trainer.ppo.v1.utils.compute_advantage",
+                          "verl.trainer.ppo.v1.utils.compute_advantage_for_multi_trajectories")
     code = (
         "import sys\n"
         "import passkrl.integrations.verl as pv\n"
@@ -375,11 +388,72 @@ def test_entropy_route_wraps_exactly_the_named_verl_functions_once_and_then_leav
         "pv.enable_entropy_route()\n"
         "for fn in (legacy.compute_advantage, v1.compute_advantage):\n"
         "    assert fn._passkrl_entropy_route and not getattr(fn.__wrapped__, '_passkrl_entropy_route', False)\n"
+        "fn = v1.compute_advantage_for_multi_trajectories\n"
+        "assert fn._passkrl_sessions and not getattr(fn.__wrapped__, '_passkrl_sessions', False)\n"
+        "import verl.trainer.ppo.v1.trainer_base as tb; assert tb.compute_advantage_for_multi_trajectories is fn\n"
         "import inspect; assert 'def compute_advantage' in inspect.getsource(legacy)\n"
         "print(before, n_finders, pv.entropy_route(), pv._FINDER in sys.meta_path)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     names = pv.WRAPPED
     assert out.strip().splitlines()[-1] == (
-        f"{ {names[0]: False, names[1]: False} } 1 { {names[0]: True, names[1]: True} } False"
+        f"{ dict.fromkeys(names, False) } 1 { dict.fromkeys(names, True) } False"
     )
+
+
+
+def _pad_like_balance_batch(data, n_pad):
+    """Append ``n_pad`` rows the way verl's ``upsample_batch_to_divisible_size`` does: one fresh
+    ``pad<hex>`` uid, an all-zero response mask and reward, each row its own session ``{pad}_{i}_0``."""
+    width = data.batch["response_mask"].shape[1]
+    pad = DataProto.from_dict(
+        tensors={"token_level_rewards": torch.zeros(n_pad, width), "response_mask": torch.zeros(n_pad, width),
+                 "old_log_probs": torch.zeros(n_pad, width)},
+        non_tensors={"uid": np.array(["pad0123abcd"] * n_pad, dtype=object)},
+    )
+    keys = _session_keys(data) + [f"pad0123abcd_{i}_0" for i in range(n_pad)]
+    return DataProto.concat([data, pad]), keys
+
+
+def test_padding_rows_and_short_groups_through_the_v1_trainer_entry():
+    from verl.trainer.ppo.v1.utils import compute_advantage_for_multi_trajectories as v1_entry
+
+    data = _batch([6, 3, 6], seed=4)  # uid-1 lost three of its six trajectories
+    padded, keys = _pad_like_balance_batch(data, 3)
+    uids = list(data.non_tensor_batch["uid"])
+    short_rows = [i for i, uid in enumerate(uids) if uid == "uid-1"]
+    full = data.select_idxs([i for i, uid in enumerate(uids) if uid != "uid-1"])
+    expected_full = _expected("passk_analytic", full, k=4)
+    for policy in ("zero", "shrink"):
+        out = v1_entry(padded.select_idxs(list(range(len(padded)))), batch_keys=keys, adv_estimator="passk_analytic",
+                       config=OmegaConf.create({"passk": {"k": 4, "small_groups": policy}}))
+        advantages = out.batch["advantages"].double()
+        assert (advantages[len(data):] == 0).all()  # the padding rows
+        torch.testing.assert_close(advantages[[i for i, uid in enumerate(uids) if uid != "uid-1"]], expected_full,
+                                   rtol=1e-6, atol=1e-6)
+        short = advantages[short_rows]
+        if policy == "zero":
+            assert (short == 0).all()
+        else:  # k = its size: the analytic estimator with k = n = 3
+            torch.testing.assert_close(short, _expected("passk_analytic", data.select_idxs(short_rows), k=3),
+                                       rtol=1e-6, atol=1e-6)
+        assert pv.last_batch_stats() == {"rows": 18, "padding_rows": 3, "groups": 3, "small_groups": 1}
+
+
+def test_outputs_of_one_agent_session_count_once():
+    from verl.trainer.ppo.v1.utils import compute_advantage_for_multi_trajectories as v1_entry
+
+    data = _batch([4, 5], seed=6, shuffle=False)
+    uids = list(data.non_tensor_batch["uid"])
+    # The first session of uid-0 returned two outputs: the earlier one repeats the session's reward.
+    extra = data.select_idxs([0])
+    both = DataProto.concat([extra, data])
+    keys = ["uid-0_0_0"] + [f"{uid}_{i}_{1 if i == 0 else 0}" for i, uid in enumerate(uids)]
+    out = v1_entry(both, batch_keys=keys, adv_estimator="passk_analytic", config=OmegaConf.create({"passk": {"k": 2}}))
+    advantages = out.batch["advantages"].double()
+    expected = _expected("passk_analytic", data, k=2)  # one sample per session: n = 4 and 5, not 5 and 5
+    torch.testing.assert_close(advantages[1:], expected, rtol=1e-6, atol=1e-6)
+    mask = both.batch["response_mask"].double()
+    per_response = (advantages * mask).sum(-1) / mask.sum(-1)
+    assert per_response[0] == pytest.approx(float(per_response[1]))  # both outputs get the session's advantage
+    assert pv.last_batch_stats()["groups"] == 2 and pv.last_batch_stats()["rows"] == 9

@@ -44,6 +44,8 @@ from __future__ import annotations
 
 import contextvars
 import importlib.abc
+import inspect
+import logging
 import importlib.util
 import sys
 from collections.abc import Callable, Mapping
@@ -58,7 +60,7 @@ from passkrl import estimators as _estimators
 _SHAPERS = ("combination", "exceeding", "drop_easy", "adaptive_entropy", "alpha_reweight")
 _BASELINES = ("grpo", "dr_grpo", "rloo", "grpo_passk_tang")
 # config keys under algorithm.passk that are not estimator parameters
-_ADAPTER_KEYS = ("k", "seed")
+_ADAPTER_KEYS = ("k", "seed", "small_groups")
 
 
 def verl_name(name: str) -> str:
@@ -97,12 +99,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def passk_settings(config: Any, name: str) -> tuple[int, int | None, dict[str, Any]]:
-    """``(k, seed, params)`` for the passkrl estimator ``name`` from verl's ``algorithm`` config.
-
-    Raises ``ValueError`` naming the ``algorithm.passk`` setting to change.
-    """
-    vname = verl_name(name)
+def _passk_section(config: Any) -> dict[str, Any]:
     section = None
     if config is not None:
         section = config.get("passk", None) if hasattr(config, "get") else getattr(config, "passk", None)
@@ -113,7 +110,25 @@ def passk_settings(config: Any, name: str) -> tuple[int, int | None, dict[str, A
         raise ValueError(  # noqa: TRY004 (a configuration error, like the others)
             f"algorithm.passk must be a mapping of settings (e.g. +algorithm.passk.k=8), got {section!r}"
         )
-    settings = dict(section)
+    return dict(section)
+
+
+def passk_small_groups(config: Any) -> str:
+    """``algorithm.passk.small_groups`` (:data:`SMALL_GROUP_POLICIES`; default ``zero``)."""
+    policy = _passk_section(config).get("small_groups", "zero")
+    if policy not in SMALL_GROUP_POLICIES:
+        raise ValueError(f"algorithm.passk.small_groups must be one of {', '.join(SMALL_GROUP_POLICIES)}, got {policy!r}")
+    return policy
+
+
+def passk_settings(config: Any, name: str) -> tuple[int, int | None, dict[str, Any]]:
+    """``(k, seed, params)`` for the passkrl estimator ``name`` from verl's ``algorithm`` config.
+
+    Raises ``ValueError`` naming the ``algorithm.passk`` setting to change.
+    """
+    vname = verl_name(name)
+    settings = _passk_section(config)
+    passk_small_groups(config)
 
     record = _estimators.lookup(name)
     if "k" not in settings or settings["k"] is None:
@@ -139,7 +154,7 @@ def passk_settings(config: Any, name: str) -> tuple[int, int | None, dict[str, A
     if unknown:
         raise ValueError(
             f"algorithm.passk.{unknown[0]} is not a setting of algorithm.adv_estimator={vname}; "
-            f"it accepts: k, seed{''.join(', ' + p for p in accepted)}"
+            f"it accepts: k, seed, small_groups{''.join(', ' + p for p in accepted)}"
         )
     try:
         _estimators.check_params(name, params)
@@ -179,37 +194,33 @@ def group_rows(index: Any) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     return group, position, uids
 
 
-def grouped_advantages(
-    name: str,
-    scores: torch.Tensor,
-    index: Any,
-    *,
-    k: int,
-    seed: int | None = None,
-    entropy: torch.Tensor | None = None,
-    **params: Any,
-) -> torch.Tensor:
-    """Per-response advantages ``[B]`` of the passkrl estimator ``name`` for scalar ``scores`` ``[B]``
-    grouped by ``index`` (verl's ``uid``s); groups may differ in size."""
-    group, position, uids = group_rows(index)
-    sizes = np.bincount(group, minlength=len(uids))
-    too_small = np.nonzero(sizes < k)[0]
-    if too_small.size:
-        g = int(too_small[0])
-        raise ValueError(
-            f"algorithm.adv_estimator={verl_name(name)} with algorithm.passk.k={k}: the group of uid "
-            f"{uids[g]!r} has only {int(sizes[g])} responses; every prompt needs at least k responses. "
-            f"Raise actor_rollout_ref.rollout.n to >= {k} or lower +algorithm.passk.k"
-        )
+SMALL_GROUP_POLICIES = ("zero", "shrink", "raise")
+"""What ``algorithm.passk.small_groups`` does with a prompt that has fewer than k valid responses (failed
+agent sessions, filtered samples): ``zero`` (default) gives its responses advantage 0, as verl's GRPO
+does for a lone response; ``shrink`` computes it with k = its size; ``raise`` stops the job."""
+
+_LOG = logging.getLogger("passkrl.integrations.verl")
+_BATCH_STATS: dict[str, int] = {}
+
+
+def last_batch_stats() -> dict[str, int]:
+    """What the last advantage computation met: ``rows``, ``padding_rows`` (all-zero response mask, e.g.
+    the rows verl's ``_balance_batch`` adds), ``groups`` and ``small_groups`` (fewer than k valid responses)."""
+    return dict(_BATCH_STATS)
+
+
+def _group_advantages(name: str, scores: torch.Tensor, group: np.ndarray, position: np.ndarray, n_groups: int,
+                      *, k: int, seed: int | None, entropy: torch.Tensor | None, params: dict[str, Any]) -> torch.Tensor:
+    """The estimator on rows already numbered by group (``0..n_groups-1``) and position; ``[rows]``."""
     device = scores.device
+    sizes = np.bincount(group, minlength=n_groups)
     rows = torch.as_tensor(group, device=device)
     cols = torch.as_tensor(position, device=device)
-    shape = (len(uids), int(sizes.max()))
+    shape = (n_groups, int(sizes.max()))
     rewards = torch.zeros(shape, dtype=torch.float64, device=device)
     rewards[rows, cols] = scores.detach().to(torch.float64)
-    ragged = bool((sizes != shape[1]).any())
     mask = None
-    if ragged:
+    if bool((sizes != shape[1]).any()):
         mask = torch.zeros(shape, dtype=torch.bool, device=device)
         mask[rows, cols] = True
     extra: dict[str, Any] = dict(params)
@@ -228,7 +239,75 @@ def grouped_advantages(
         advantages = _estimators.compute(name, rewards, k=k, mask=mask, generator=seed, **extra)
     except ValueError as error:
         raise ValueError(f"algorithm.adv_estimator={verl_name(name)}: {error}") from error
-    return advantages[rows, cols].to(scores.dtype)
+    return advantages[rows, cols]
+
+
+def grouped_advantages(
+    name: str,
+    scores: torch.Tensor,
+    index: Any,
+    *,
+    k: int,
+    seed: int | None = None,
+    entropy: torch.Tensor | None = None,
+    valid: Any = None,
+    small_groups: str = "zero",
+    **params: Any,
+) -> torch.Tensor:
+    """Per-response advantages ``[B]`` of the passkrl estimator ``name`` for scalar ``scores`` ``[B]``
+    grouped by ``index`` (verl's ``uid``s); groups may differ in size.
+
+    Rows with ``valid`` false (verl passes rows whose response mask is all zero: padding) take part in no
+    group and get 0. A group with fewer than ``k`` valid rows follows ``small_groups``
+    (:data:`SMALL_GROUP_POLICIES`); when *every* group is smaller than ``k`` the setting itself is wrong
+    and a ``ValueError`` says so. :func:`last_batch_stats` tells what this call met.
+    """
+    n_rows = int(scores.shape[0])
+    keep = np.ones(n_rows, dtype=bool) if valid is None else np.asarray(
+        valid.detach().cpu() if isinstance(valid, torch.Tensor) else valid, dtype=bool)
+    kept = np.nonzero(keep)[0]
+    out = torch.zeros(n_rows, dtype=scores.dtype, device=scores.device)
+    _BATCH_STATS.clear()
+    _BATCH_STATS.update(rows=n_rows, padding_rows=n_rows - len(kept), groups=0, small_groups=0)
+    if not len(kept):
+        return out
+    index_kept = [index[i] for i in kept] if index is not None else None
+    group, position, uids = group_rows(index_kept)
+    sizes = np.bincount(group, minlength=len(uids))
+    short = sizes < k
+    _BATCH_STATS.update(groups=len(uids), small_groups=int(short.sum()))
+    vname = verl_name(name)
+    if bool(short.all()):
+        raise ValueError(
+            f"algorithm.adv_estimator={vname} with algorithm.passk.k={k}: every prompt has fewer than k responses "
+            f"(the largest group has {int(sizes.max())}); raise actor_rollout_ref.rollout.n to >= {k} or lower "
+            "+algorithm.passk.k")
+    if bool(short.any()):
+        g = int(np.nonzero(short)[0][0])
+        if small_groups == "raise":
+            raise ValueError(
+                f"algorithm.adv_estimator={vname} with algorithm.passk.k={k}: the group of uid {uids[g]!r} has only "
+                f"{int(sizes[g])} valid responses (failed or filtered trajectories); set "
+                "+algorithm.passk.small_groups=zero (advantage 0 for such prompts) or shrink (k = their size)")
+        _LOG.info("passkrl: %d of %d prompts have fewer than k=%d valid responses (e.g. uid %r with %d); "
+                  "algorithm.passk.small_groups=%s", int(short.sum()), len(uids), k, uids[g], int(sizes[g]), small_groups)
+    parts = [(~short, k)]
+    if small_groups == "shrink":
+        parts += [(sizes == size, int(size)) for size in np.unique(sizes[short])]
+    kept_scores = scores[torch.as_tensor(kept, device=scores.device)]
+    kept_entropy = None if entropy is None else entropy[torch.as_tensor(kept, device=entropy.device)]
+    for chosen, k_used in parts:
+        in_part = chosen[group]  # [kept rows]
+        if not in_part.any():
+            continue
+        renumber = np.cumsum(chosen) - 1  # old group -> group inside this part
+        part_rows = torch.as_tensor(np.nonzero(in_part)[0], device=scores.device)
+        advantages = _group_advantages(
+            name, kept_scores[part_rows], renumber[group[in_part]], position[in_part], int(chosen.sum()), k=k_used,
+            seed=seed, entropy=None if kept_entropy is None else kept_entropy[part_rows.to(kept_entropy.device)],
+            params=params)
+        out[torch.as_tensor(kept[in_part], device=scores.device)] = advantages.to(scores.dtype)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -258,9 +337,11 @@ def make_verl_estimator(name: str) -> Callable[..., tuple[torch.Tensor, torch.Te
     ) -> tuple[torch.Tensor, torch.Tensor]:
         k, seed, params = passk_settings(config, name)
         scores = token_level_rewards.sum(dim=-1)  # [B]: the verifier's score sits on the last token
+        valid = response_mask.sum(dim=-1) > 0  # [B]: rows with an empty response (padding) join no group
         with torch.no_grad():
             per_response = grouped_advantages(
-                name, scores, index, k=k, seed=seed, entropy=_BATCH_ENTROPY.get(), **params
+                name, scores, index, k=k, seed=seed, entropy=_BATCH_ENTROPY.get(), valid=valid,
+                small_groups=passk_small_groups(config), **params
             )
             advantages = per_response.unsqueeze(-1) * response_mask
         return advantages, advantages
@@ -342,14 +423,73 @@ def _wrap_compute_advantage(original: Callable[..., Any]) -> Callable[..., Any]:
     return compute_advantage
 
 
-WRAPPED = ("verl.trainer.ppo.ray_trainer.compute_advantage", "verl.trainer.ppo.v1.utils.compute_advantage")
-"""The verl functions the entropy route wraps: ``compute_advantage`` of the legacy and the v1 trainers."""
-_HOLDERS = tuple(name.rsplit(".", 1)[0] for name in WRAPPED)
+def final_outputs(batch_keys: list[str]) -> tuple[list[int], list[int]]:
+    """``(final_rows, session_of_row)`` for verl's multi-output agent loops.
+
+    A key is ``{uid}_{session}_{output}``; all outputs of one session carry the session's reward, so
+    only its last output is a sample of the prompt. ``final_rows[s]`` is the row of session ``s``'s
+    last output and ``session_of_row[i]`` the session of row ``i`` (sessions in first-appearance order).
+    """
+    last: dict[tuple[str, str], tuple[int, int]] = {}
+    session_of_row: list[int] = []
+    number: dict[tuple[str, str], int] = {}
+    for row, key in enumerate(batch_keys):
+        parts = str(key).rsplit("_", 2)
+        if len(parts) != 3 or not parts[2].isdigit():
+            raise ValueError(f"verl batch key {key!r} is not '{{uid}}_{{session}}_{{output}}'")
+        session, output = (parts[0], parts[1]), int(parts[2])
+        session_of_row.append(number.setdefault(session, len(number)))
+        if session not in last or last[session][0] < output:
+            last[session] = (output, row)
+    return [last[session][1] for session in number], session_of_row
+
+
+def _wrap_sessions(original: Callable[..., Any]) -> Callable[..., Any]:
+    """verl's v1 trainer collapses the outputs of one agent session to its last output only for its own
+    GRPO; the wrapper does the same for passkrl's estimators, so a multi-output session counts once
+    towards n and pass@k, and every output of it receives the session's advantage."""
+    if getattr(original, "_passkrl_sessions", False):
+        return original
+    signature = inspect.signature(original)
+
+    def compute_advantage_for_multi_trajectories(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        call = dict(bound.arguments)
+        data, batch_keys, estimator = call.pop("data"), call.pop("batch_keys"), call["adv_estimator"]
+        name = str(getattr(estimator, "value", estimator))
+        final_rows, session_of_row = final_outputs(list(batch_keys)) if name in VERL_NAMES else ([], [])
+        if name not in VERL_NAMES or len(final_rows) == len(session_of_row):
+            return original(*args, **kwargs)  # verl's own estimators, or one output per session
+        holder = sys.modules[original.__module__]
+        final = holder.compute_advantage(data.select_idxs(final_rows), **call)
+        mask = final.batch["response_mask"]
+        per_session = (final.batch["advantages"] * mask).sum(dim=-1) / mask.sum(dim=-1).clamp_min(1)  # [S]
+        advantages = per_session[torch.as_tensor(session_of_row, device=per_session.device)].unsqueeze(-1)
+        data.batch["advantages"] = advantages * data.batch["response_mask"]
+        data.batch["returns"] = data.batch["advantages"]
+        return data
+
+    compute_advantage_for_multi_trajectories.__wrapped__ = original  # type: ignore[attr-defined]
+    compute_advantage_for_multi_trajectories.__doc__ = original.__doc__
+    compute_advantage_for_multi_trajectories._passkrl_sessions = True  # type: ignore[attr-defined]
+    return compute_advantage_for_multi_trajectories
+
+
+WRAPPED = ("verl.trainer.ppo.ray_trainer.compute_advantage", "verl.trainer.ppo.v1.utils.compute_advantage",
+           "verl.trainer.ppo.v1.utils.compute_advantage_for_multi_trajectories")
+"""The verl functions passkrl wraps: ``compute_advantage`` of the legacy and the v1 trainers (the entropy
+route), and the v1 trainer's ``compute_advantage_for_multi_trajectories`` (one sample per agent session)."""
+_HOLDERS = tuple(dict.fromkeys(name.rsplit(".", 1)[0] for name in WRAPPED))
+_WRAPPERS = {"compute_advantage": (_wrap_compute_advantage, "_passkrl_entropy_route"),
+             "compute_advantage_for_multi_trajectories": (_wrap_sessions, "_passkrl_sessions")}
 
 
 def _patch(module: Any) -> None:
-    if hasattr(module, "compute_advantage"):
-        module.compute_advantage = _wrap_compute_advantage(module.compute_advantage)
+    for name in WRAPPED:
+        holder, function = name.rsplit(".", 1)
+        if holder == module.__name__ and hasattr(module, function):
+            setattr(module, function, _WRAPPERS[function][0](getattr(module, function)))
 
 
 class _WrappingLoader:
@@ -398,8 +538,9 @@ def entropy_route() -> dict[str, bool]:
     """For each function of :data:`WRAPPED`: is it wrapped now (False while its module is not imported)."""
     status = {}
     for name in WRAPPED:
-        module = sys.modules.get(name.rsplit(".", 1)[0])
-        status[name] = bool(getattr(getattr(module, "compute_advantage", None), "_passkrl_entropy_route", False))
+        holder, function = name.rsplit(".", 1)
+        flag = _WRAPPERS[function][1]
+        status[name] = bool(getattr(getattr(sys.modules.get(holder), function, None), flag, False))
     return status
 
 
