@@ -9,6 +9,7 @@ followed by verl's ``validate_config``, and verl's custom-reward loader.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -457,3 +458,35 @@ def test_outputs_of_one_agent_session_count_once():
     per_response = (advantages * mask).sum(-1) / mask.sum(-1)
     assert per_response[0] == pytest.approx(float(per_response[1]))  # both outputs get the session's advantage
     assert pv.last_batch_stats()["groups"] == 2 and pv.last_batch_stats()["rows"] == 9
+
+
+def test_passkrl_eval_reads_a_validation_dump_written_by_verl(tmp_path, capsys):
+    from verl.trainer.ppo.ray_trainer import RayPPOTrainer
+
+    from passkrl.cli import main as passkrl_main
+    from passkrl.metrics import pass_at_k
+
+    rng = np.random.default_rng(2)
+    prompts = [f"maze {i}: find the path" for i in range(5)]
+    inputs, outputs, scores = [], [], []
+    for prompt in prompts:
+        for _ in range(8):
+            correct = bool(rng.random() < 0.4)
+            inputs.append(prompt)
+            outputs.append(f"thinking... <answer>{'RRDD' if correct else rng.choice(['RR', 'DD', 'LU'])}</answer>")
+            scores.append(1.0 if correct else 0.0)
+    dump_dir = tmp_path / "val"
+    for step in (10, 20):  # verl writes one file per validation step
+        RayPPOTrainer._write_generations(inputs, outputs, [None] * len(inputs), scores, {"acc": scores},
+                                         str(dump_dir), step)
+    assert passkrl_main(["eval", str(dump_dir), "--k", "1,4", "--json", str(tmp_path / "out.json")]) == 0
+    assert "step 20" in capsys.readouterr().err
+    result = json.loads((tmp_path / "out.json").read_text())
+    counts = [sum(s for i, s in zip(inputs, scores) if i == p) for p in prompts]
+    for entry in result["metrics"]["pass@k"]:
+        assert entry["mean"] == pytest.approx(np.mean([pass_at_k(8, c, entry["k"]) for c in counts]))
+    assert result["n_prompts"] == 5 and "maj@k" in result["metrics"]
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text((dump_dir / "10.jsonl").read_text() + (dump_dir / "20.jsonl").read_text())
+    assert passkrl_main(["eval", str(mixed)]) == 2
+    assert "steps 10 and 20 in one file" in capsys.readouterr().err

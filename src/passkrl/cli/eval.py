@@ -10,6 +10,11 @@ Input: one JSON object per line, one per sampled answer::
 * optional ``answer`` (string or ``null``): enables maj@k and the count of distinct wrong answers.
   Lines without it count as unanswered (no vote). Other fields are ignored; blank lines are skipped.
 
+verl's generation dumps are read as they are: a line with ``input``, ``output`` and ``score`` is a
+sample of the prompt ``input`` with reward ``score`` (its answer is the output's final ``<answer>``
+or ``\\boxed{}``), and a directory (``trainer.validation_data_dir``) means its newest ``<step>.jsonl``.
+verl's own ``best@N`` is a bootstrap estimate; this is the unbiased pass@k with an interval.
+
 A sample is *correct* when ``correct`` is true or ``reward >= --threshold`` (default 1, so for
 binary rewards ``reward == 1``). Reported, for each ``k``, as the mean over prompts with a
 percentile-bootstrap interval over prompts (:func:`passkrl.core.metrics.bootstrap_ci`):
@@ -49,6 +54,7 @@ from passkrl.core.metrics import (
 )
 from passkrl.io import check_output_file, write_json_atomic
 from passkrl.parsing import IntTuple, int_list
+from passkrl.tasks.answers import extract_answer
 
 DEFAULT_KS = (1, 2, 4, 8, 16, 32)
 
@@ -58,7 +64,7 @@ class EvalConfig:
     """Unbiased pass@k / max@k / maj@k with 95% bootstrap intervals from a JSONL of samples."""
 
     samples: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="SAMPLES.jsonl")]
-    """JSONL file, one sampled answer per line: {"prompt_id": ..., "reward": x | "correct": b, "answer": "..."}."""
+    """JSONL file, one sampled answer per line: {"prompt_id": ..., "reward": x | "correct": b, "answer": "..."}; or a verl generation dump (a <step>.jsonl, or the trainer.validation_data_dir directory: its latest step)."""
     k: IntTuple | None = None
     """k values, e.g. 1,4,16 or 1 4 16; each must be <= every prompt's number of samples. Default: 1,2,4,8,16,32 up to the smallest number of samples per prompt."""
     threshold: float = 1.0
@@ -106,10 +112,29 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {json.dumps(value) if isinstance(value, (str, bool)) else value!r}"
 
 
+VERL_DUMP_FIELDS = ("input", "output", "score")
+"""The fields of a line of verl's generation dumps (``trainer.validation_data_dir``, ``rollout_data_dir``):
+``input`` (the prompt text), ``output`` (the response), ``gts``, ``score`` and ``step``."""
+
+
+def _from_verl_dump(obj: dict[str, Any]) -> dict[str, Any]:
+    """A verl dump line as a samples line: the prompt text groups, the score is the reward, the final
+    ``<answer>`` / ``\\boxed{}`` of the output is the answer (for maj@k), when it has one."""
+    if not isinstance(obj["input"], str):
+        raise ValueError(f"'input' of a verl dump line must be the prompt text, got {_describe(obj['input'])}")
+    line = {"prompt_id": obj["input"], "reward": obj["score"]}
+    answer = extract_answer(obj["output"]) if isinstance(obj["output"], str) else None
+    if answer is not None:
+        line["answer"] = answer.strip()
+    return line
+
+
 def _parse_line(obj: Any, threshold: float) -> tuple[str | int, float, bool, bool, str | None]:
     """(prompt_id, reward, correct, has_answer, answer) of one decoded line; ValueError says what is wrong."""
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+    if "prompt_id" not in obj and all(field in obj for field in VERL_DUMP_FIELDS):
+        obj = _from_verl_dump(obj)
     if "prompt_id" not in obj:
         raise ValueError("missing field 'prompt_id'")
     pid = obj["prompt_id"]
@@ -146,14 +171,29 @@ def _parse_line(obj: Any, threshold: float) -> tuple[str | int, float, bool, boo
     return pid, reward, correct, "answer" in obj, answer
 
 
+def latest_dump(directory: Path) -> tuple[Path, str]:
+    """The newest ``<step>.jsonl`` of a verl dump directory, and a note saying which it is."""
+    steps = sorted((int(p.stem), p) for p in Path(directory).glob("*.jsonl") if p.stem.isdigit())
+    if not steps:
+        raise ValueError(f"samples path {str(directory)!r} is a directory without verl dumps (<step>.jsonl); "
+                         "give a JSONL file, or verl's trainer.validation_data_dir")
+    step, path = steps[-1]
+    return path, f"note: reading verl's dump of step {step} ({path}), the latest of {len(steps)} step(s)"
+
+
 def read_samples(path: str | Path, *, threshold: float = 1.0) -> SampleSet:
-    """Read a samples JSONL file (format in the module docstring), grouped by prompt in first-seen order."""
+    """Read a samples JSONL file (format in the module docstring), grouped by prompt in first-seen order.
+
+    A line of verl's generation dumps (``input``, ``output``, ``score``, ``step``) is read as a sample of
+    the prompt ``input`` with reward ``score``; one file must hold one step.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"samples file {str(path)!r} does not exist")
     if path.is_dir():
         raise ValueError(f"samples path {str(path)!r} is a directory, expected a JSONL file")
     prompts: dict[str | int, PromptSamples] = {}
+    steps: dict[Any, int] = {}
     has_answers = False
     with path.open("rb") as handle:
         for line_no, raw in enumerate(handle, start=1):
@@ -166,6 +206,12 @@ def read_samples(path: str | Path, *, threshold: float = 1.0) -> SampleSet:
                 except json.JSONDecodeError as err:
                     raise ValueError(f"not valid JSON ({err.msg} at column {err.colno})") from None
                 pid, reward, correct, has_answer, answer = _parse_line(obj, threshold)
+                if isinstance(obj, dict) and "prompt_id" not in obj and "step" in obj:
+                    steps.setdefault(obj["step"], line_no)
+                    if len(steps) > 1:
+                        first, second = list(steps)[:2]
+                        raise ValueError(f"verl dump lines of steps {first} and {second} in one file; pass one "
+                                         "step's dump (verl writes DIR/<step>.jsonl)")
             except UnicodeDecodeError:
                 raise ValueError(f"{path}, line {line_no}: not valid UTF-8") from None
             except ValueError as err:
@@ -366,7 +412,11 @@ def main(argv: list[str]) -> int:
         raise ValueError(f"--plot and --json name the same file {str(cfg.plot)!r}")
     if cfg.k is not None:
         parse_ks(cfg.k)  # fail on a malformed --k before reading a large file
-    samples = read_samples(cfg.samples, threshold=cfg.threshold)
+    source = cfg.samples
+    if source.is_dir():  # verl's trainer.validation_data_dir
+        source, dump_note = latest_dump(source)
+        print(dump_note, file=sys.stderr)
+    samples = read_samples(source, threshold=cfg.threshold)
     ks, note = choose_ks(cfg.k, samples)
     if note:
         print(note, file=sys.stderr)
