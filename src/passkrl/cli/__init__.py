@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "curves": ("passkrl.cli.curves", "advantage, eta and w(p) curves of the estimators against accuracy"),
     "data": ("passkrl.cli.data", "write a task's data set as JSONL or Parquet"),
     "report": ("passkrl.cli.report", "redraw the plots of a training run directory"),
+    "doctor": ("passkrl.cli.doctor", "which engines are installed, and whether verl and TRL see passkrl"),
     "experiment": ("passkrl.cli.experiment", "reproduce the paper's findings: run a study, write a report"),
 }
 
