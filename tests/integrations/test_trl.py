@@ -217,6 +217,41 @@ def test_adaptive_entropy_uses_true_token_entropies(tiny_dir, tmp_path):
     np.testing.assert_allclose(record["advantages"].numpy(), expected.reshape(-1), rtol=1e-6, atol=1e-6)
 
 
+def test_adaptive_entropy_sees_truncated_completions_that_trl_masks_out(tiny_dir, tmp_path):
+    # Four tokens: the tiny random model almost never ends a completion, so TRL masks nearly all of them.
+    config = _config(tmp_path, max_steps=1, passk_estimator="adaptive_entropy", passk_k=2, num_generations=N_GEN,
+                     per_device_train_batch_size=4 * N_GEN, max_completion_length=4, mask_truncated_completions=True)
+    trainer = _trainer(PassKGRPOTrainer, tiny_dir, config, [even_first_char])
+    trainer.train()
+    entropy = trainer.last_passk.entropy_pn
+    assert float(entropy.min()) > 0 and float(entropy.max()) <= math.log(100) + 1e-6  # was 0.0 for every masked one
+    assert trainer.passk_entropy_forwards["extra"] >= 1
+
+
+def test_completion_tokens_rebuilds_the_mask_of_a_masked_truncated_completion(tiny_dir, tmp_path):
+    config = _config(tmp_path, max_steps=1, passk_estimator="adaptive_entropy", passk_k=2,
+                     mask_truncated_completions=True)
+    trainer = _trainer(PassKGRPOTrainer, tiny_dir, config, [even_first_char])
+    pad = trainer._tokenizer.pad_token_id
+    other = (pad + 1) % 50
+    ids = torch.tensor([[other, other, other], [other, pad, pad], [other, other, pad]])
+    masks = torch.tensor([[0, 0, 0], [1, 1, 0], [1, 1, 1]])  # row 0: truncated and masked by TRL
+    tokens, truncated = trainer._completion_tokens({"completion_ids": ids, "completion_mask": masks})
+    assert truncated.tolist() == [True, False, False]
+    assert tokens.tolist() == [[1, 1, 1], [1, 1, 0], [1, 1, 1]]
+
+
+def test_adaptive_entropy_reuses_the_old_log_prob_forward_trl_already_makes(tiny_dir, tmp_path):
+    # Generation every 2 optimizer steps: TRL computes old log-probs for importance sampling itself.
+    config = _config(tmp_path, max_steps=2, passk_estimator="adaptive_entropy", passk_k=2, num_generations=N_GEN,
+                     per_device_train_batch_size=2 * N_GEN, gradient_accumulation_steps=1, steps_per_generation=2)
+    trainer = _trainer(PassKGRPOTrainer, tiny_dir, config, [even_first_char], record_entropy=True)
+    trainer.train()
+    assert trainer.passk_entropy_forwards == {"reused": 1, "extra": 0}
+    record, batch = trainer.captured[0], trainer.last_passk
+    np.testing.assert_allclose(batch.entropy_pn.reshape(-1).numpy(), record["entropy"].numpy(), rtol=1e-4, atol=1e-4)
+
+
 def test_binary_only_estimator_names_the_config_field(tiny_dir, tmp_path):
     config = _config(tmp_path, max_steps=1, passk_estimator="exceeding", passk_k=2)
     trainer = _trainer(PassKGRPOTrainer, tiny_dir, config, [half_if_vowel])

@@ -328,7 +328,22 @@ class PassKGRPOTrainer(GRPOTrainer):
             )
         self._passk_gathered: torch.Tensor | None = None
         self._passk_calls = 0
+        self._passk_capture: list[torch.Tensor] | None = None  # entropies of TRL's own old-log-prob forward
+        self.passk_entropy_forwards = {"reused": 0, "extra": 0}
+        """How the entropies for ``adaptive_entropy`` were obtained: from the old-log-prob forward TRL made
+        anyway (vLLM importance sampling, or generation not aligned with optimizer steps), or by one
+        extra no-grad forward."""
         self.last_passk: PassKBatch | None = None
+
+    def _get_per_token_logps_and_entropies(self, model, *args: Any, compute_entropy: bool = False, **kwargs: Any):
+        # While a generation batch is scored, TRL's first forward of the policy is its old-log-prob pass;
+        # computing the entropies in that same pass makes passkrl's extra forward unnecessary.
+        capture = self._passk_capture is not None and not self._passk_capture and model is self.model
+        if not capture or compute_entropy:
+            return super()._get_per_token_logps_and_entropies(model, *args, compute_entropy=compute_entropy, **kwargs)
+        logps, entropies, aux = super()._get_per_token_logps_and_entropies(model, *args, compute_entropy=True, **kwargs)
+        self._passk_capture.append(entropies)
+        return logps, None, aux
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         # TRL returns the rewards gathered across processes [B_global, n_funcs]; keep them for the estimator.
@@ -339,19 +354,24 @@ class PassKGRPOTrainer(GRPOTrainer):
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         mode = "train" if self.model.training else "eval"
         self._passk_gathered = None
-        output = super()._generate_and_score_completions(inputs)
+        args: PassKGRPOConfig = self.args  # type: ignore[assignment]
+        needs_entropy = "entropy" in _estimators.lookup(args.passk_estimator).needs
+        self._passk_capture = [] if needs_entropy else None
+        try:
+            output = super()._generate_and_score_completions(inputs)
+        finally:
+            captured, self._passk_capture = self._passk_capture, None
         rewards_per_func, self._passk_gathered = self._passk_gathered, None
         if rewards_per_func is None:
             raise RuntimeError(
                 "PassKGRPOTrainer: TRL did not call _calculate_rewards during _generate_and_score_completions; "
                 "this TRL version is not supported (passkrl[trl] needs trl>=1.16,<2)"
             )
-        args: PassKGRPOConfig = self.args  # type: ignore[assignment]
         num_generations = self.num_generations if mode == "train" else self.num_generations_eval
         local_batch_size = len(inputs)
         entropy = None
-        if "entropy" in _estimators.lookup(args.passk_estimator).needs:
-            entropy = self._passk_entropies(output, mode)
+        if needs_entropy:
+            entropy = self._passk_entropies(output, mode, captured[0] if captured else None)
         generator = torch.Generator().manual_seed((args.seed * 1_000_003 + self._passk_calls) % (2**63))
         self._passk_calls += 1
         batch = passk_advantages(
@@ -386,22 +406,51 @@ class PassKGRPOTrainer(GRPOTrainer):
             logged.pop()
         logged.extend(all_advantages.tolist())
 
+    def _completion_tokens(self, output: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(token mask [B_local, T], truncated [B_local])``: each completion's own tokens.
+
+        With ``mask_truncated_completions=True`` TRL zeroes the whole mask of a completion that ran out of
+        tokens (it is not trained on), which would make its entropy 0 and the entropy ranking of its prompt
+        arbitrary; its tokens are everything before its padding, so that mask is rebuilt here.
+        """
+        mask = output["completion_mask"]
+        if not getattr(self, "mask_truncated_completions", False):
+            return mask, torch.zeros(mask.shape[0], dtype=torch.bool, device=mask.device)
+        ids = output["completion_ids"]
+        positions = torch.arange(ids.shape[1], device=ids.device)
+        not_pad = ids != self._tokenizer.pad_token_id
+        length = torch.where(not_pad, positions + 1, torch.zeros_like(positions)).amax(dim=1)  # [B_local]
+        own = (positions[None, :] < length[:, None]).to(mask.dtype)
+        truncated = (mask.sum(dim=1) == 0) & (length > 0)
+        return torch.where(truncated[:, None], own, mask), truncated
+
     @torch.no_grad()
-    def _passk_entropies(self, output: dict[str, Any], mode: str) -> torch.Tensor:
-        """Mean token entropy of every completion of the generation batch ``[B_global]`` (one extra forward)."""
+    def _passk_entropies(self, output: dict[str, Any], mode: str, captured: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean token entropy of every completion of the generation batch ``[B_global]``.
+
+        ``captured``: the entropies TRL's own old-log-prob forward computed; used unless a truncated
+        completion was masked out of that forward's attention (then one extra forward sees its tokens).
+        """
         if any(key in output for key in ("pixel_values", "image_grid_thw", "num_images")):
             raise ValueError(
                 "passk_estimator='adaptive_entropy' is not supported for multimodal inputs by PassKGRPOTrainer; "
                 "choose another passk_estimator"
             )
-        input_ids = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)
-        attention_mask = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)
-        batch_size = self.args.per_device_train_batch_size if mode == "train" else self.args.per_device_eval_batch_size
-        _, entropies, _ = self._get_per_token_logps_and_entropies(
-            self.model, input_ids, attention_mask, output["completion_ids"].size(1),
-            batch_size=batch_size, compute_entropy=True,
-        )  # [B_local, T]
-        mask = output["completion_mask"].to(entropies.dtype)
+        token_mask, truncated = self._completion_tokens(output)
+        if captured is not None and not bool(truncated.any()):
+            entropies = captured
+            self.passk_entropy_forwards["reused"] += 1
+        else:
+            input_ids = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)
+            attention_mask = torch.cat([output["prompt_mask"], token_mask], dim=1)
+            batch_size = (self.args.per_device_train_batch_size if mode == "train"
+                          else self.args.per_device_eval_batch_size)
+            _, entropies, _ = self._get_per_token_logps_and_entropies(
+                self.model, input_ids, attention_mask, output["completion_ids"].size(1),
+                batch_size=batch_size, compute_entropy=True,
+            )  # [B_local, T]
+            self.passk_entropy_forwards["extra"] += 1
+        mask = token_mask.to(entropies.dtype)
         if "tool_mask" in output:
             mask = mask * output["tool_mask"].to(entropies.dtype)
         per_completion = (entropies * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)  # [B_local]
