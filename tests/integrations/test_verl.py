@@ -490,3 +490,24 @@ def test_passkrl_eval_reads_a_validation_dump_written_by_verl(tmp_path, capsys):
     mixed.write_text((dump_dir / "10.jsonl").read_text() + (dump_dir / "20.jsonl").read_text())
     assert passkrl_main(["eval", str(mixed)]) == 2
     assert "steps 10 and 20 in one file" in capsys.readouterr().err
+
+
+def test_the_one_gpu_example_is_accepted_by_verl_config():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import validate_config
+
+    overrides = _recipe_overrides(ROOT / "examples" / "verl_one_gpu.sh")
+    assert len({o.split("=", 1)[0] for o in overrides}) == len(overrides)  # no setting given twice
+    config_dir = Path(ray_trainer.__file__).resolve().parents[1] / "config"
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir), version_base=None):
+        config = compose(config_name="ppo_trainer", overrides=overrides)
+    validate_config(config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))
+    rollout = config.actor_rollout_ref.rollout
+    assert (config.trainer.n_gpus_per_node, rollout.n, rollout.tensor_model_parallel_size) == (1, 8, 1)
+    assert config.data.train_batch_size == 32 and config.actor_rollout_ref.actor.ppo_mini_batch_size == 8
+    assert config.trainer.validation_data_dir == "/home/user/passkrl_val_dumps"
+    k, _, _ = pv.passk_settings(config.algorithm, pv.VERL_NAMES[config.algorithm.adv_estimator])
+    assert k == 4 and pv.passk_small_groups(config.algorithm) == "zero"
