@@ -511,3 +511,34 @@ def test_the_one_gpu_example_is_accepted_by_verl_config():
     assert config.trainer.validation_data_dir == "/home/user/passkrl_val_dumps"
     k, _, _ = pv.passk_settings(config.algorithm, pv.VERL_NAMES[config.algorithm.adv_estimator])
     assert k == 4 and pv.passk_small_groups(config.algorithm) == "zero"
+
+
+def test_the_visual_maze_recipe_is_accepted_by_verl_config_and_its_rows_by_verls_dataset(tmp_path):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from verl.utils.config import validate_config
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+
+    overrides = _recipe_overrides(RECIPES / "visual_maze.sh")
+    config_dir = Path(ray_trainer.__file__).resolve().parents[1] / "config"
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir), version_base=None):
+        config = compose(config_name="ppo_trainer", overrides=overrides)
+    validate_config(config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))
+    assert config.data.image_key == "images" and "VL" in config.actor_rollout_ref.model.path
+    assert config.algorithm.adv_estimator == "passk_analytic"
+
+    # verl's dataset reads the image column's {"bytes": PNG} entries as pictures (RLHFDataset's image path
+    # opens them with PIL; qwen-vl-utils' resizing needs torchvision, which would replace the pinned torch).
+    import io
+
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    from passkrl.cli import main as passkrl_main
+
+    out = tmp_path / "v.parquet"
+    assert passkrl_main(["data", "maze", "--image", "--sizes", "7", "--n", "3", "--out", str(out), "--no-progress"]) == 0
+    for row in pq.read_table(out).to_pylist():
+        assert row["prompt"][0]["content"].count("<image>") == len(row["images"]) == 1
+        assert Image.open(io.BytesIO(row["images"][0]["bytes"])).convert("RGB").size == (9 * 16, 9 * 16)

@@ -66,6 +66,14 @@ class MazeDataConfig:
     """Data files (.jsonl/.json/.parquet rows of this command) whose mazes must not appear again."""
     progress: bool = True
     """Show a progress bar for large data sets."""
+    image: bool = False
+    """Show each maze as a PNG image instead of a text grid (for vision-language models; the grid stays the
+    ground truth, scored by the same verifier)."""
+    layout: Literal["verl", "trl"] = "verl"
+    """With --image: verl's multimodal rows (<image> placeholder, an images column) or TRL's (an image
+    entry in the chat prompt, an image column)."""
+    cell_px: int = 16
+    """With --image: pixels per maze cell."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +158,12 @@ def write_maze_data(cfg: MazeDataConfig) -> int:
     sizes = parse_sizes(cfg.sizes)
     _check_n(cfg.n)
     exclude = rows.excluded_ground_truths(cfg.exclude)
-    task = maze.MazeTask(sizes=sizes)
+    if cfg.image:
+        from passkrl.tasks.visual_maze import VisualMazeTask
+
+        task = VisualMazeTask(sizes=sizes, cell_px=cfg.cell_px, layout=cfg.layout)
+    else:
+        task = maze.MazeTask(sizes=sizes)
     mazes = maze.iter_mazes(sizes, cfg.n, split_seed(cfg.seed, cfg.split), exclude=exclude)
     return rows.write_data(task, (task.problem(m) for m in mazes), cfg.out, split=cfg.split, n=cfg.n,
                            progress=cfg.progress)

@@ -4,6 +4,8 @@ A task follows the :class:`Task` protocol (``generate``, ``prompt``, ``score``);
 builds one by name:
 
 * ``maze``: the paper's maze (:mod:`passkrl.tasks.maze`), always available;
+* ``visual_maze``: the same mazes as PNG images for vision-language models
+  (:mod:`passkrl.tasks.visual_maze`), always available;
 * ``puzzles`` (alias ``enigmata_mix``): reasoning-gym data sets (:mod:`passkrl.tasks.puzzles`), the
   Enigmata-like mix by default, ``puzzles/<dataset>`` for one data set; needs ``passkrl[puzzles]``;
 * ``maths``: answers checked by math-verify, generated or from a data file
@@ -74,7 +76,14 @@ def _maths(**options: Any) -> Task:
     return MathsTask(**options)
 
 
+def _visual_maze(**options: Any) -> Task:
+    from passkrl.tasks.visual_maze import VisualMazeTask
+
+    return VisualMazeTask(**options)
+
+
 TASKS["maze"] = _maze
+TASKS["visual_maze"] = _visual_maze
 TASKS["puzzles"] = _puzzles
 TASKS["enigmata_mix"] = _enigmata_mix
 TASKS["maths"] = _maths

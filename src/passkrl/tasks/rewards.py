@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 MAZE = "passkrl/maze"
+VISUAL_MAZE = "passkrl/visual_maze"
 PUZZLES_PREFIX = "passkrl/puzzles/"
 MATHS = "passkrl/maths"
 
@@ -39,12 +40,14 @@ def route(data_source: str) -> str:
     source = str(data_source)
     if source == MAZE:
         return "maze"
+    if source == VISUAL_MAZE:
+        return "visual_maze"
     if source.startswith(PUZZLES_PREFIX) and len(source) > len(PUZZLES_PREFIX):
         return "puzzles"
     if source == MATHS or source.startswith(MATHS + "/"):
         return "maths"
     raise ValueError(f"no passkrl reward function for data_source {data_source!r}; "
-                     f"known: {MAZE!r}, {PUZZLES_PREFIX}<dataset>, {MATHS!r}")
+                     f"known: {MAZE!r}, {VISUAL_MAZE!r}, {PUZZLES_PREFIX}<dataset>, {MATHS!r}")
 
 
 def _text(solution: Any) -> str:
@@ -74,8 +77,18 @@ def _maths_score(data_source: str, solution: str, ground_truth: Any, extra_info:
     return maths.compute_score(data_source, solution, "" if ground_truth is None else str(ground_truth), extra_info)
 
 
+def _visual_maze_score(data_source: str, solution: str, ground_truth: Any, extra_info: dict | None, **_: Any) -> float:
+    from passkrl.tasks import visual_maze
+
+    try:  # the image row keeps the grid as ground truth: the maze's own verifier
+        return visual_maze.compute_score(data_source, solution, ground_truth, extra_info)
+    except ValueError:  # a malformed grid in the row
+        return 0.0
+
+
 SCORERS: dict[str, Callable[..., float]] = {
     "maze": lambda source, solution, truth, info, **_: _maze_score(source, solution, truth, info),
+    "visual_maze": _visual_maze_score,
     "puzzles": _puzzles_score,
     "maths": _maths_score,
 }
@@ -145,8 +158,8 @@ def compute_score_batch(data_sources: Sequence[str], solution_strs: Sequence[str
                 rewards[i] = value
 
     for i, kind in enumerate(kinds):
-        if kind == "maze":
-            rewards[i] = _maze_score(data_sources[i], _text(solution_strs[i]), ground_truths[i], infos[i])
+        if kind in ("maze", "visual_maze"):
+            rewards[i] = SCORERS[kind](data_sources[i], _text(solution_strs[i]), ground_truths[i], infos[i])
     return rewards
 
 

@@ -15,6 +15,7 @@ file of the same name.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -121,6 +122,18 @@ def distinct_problems(task: Task, n: int, seed: Any, exclude: set[str]) -> Itera
         yield problem
 
 
+def _jsonable(value: Any) -> Any:
+    """A row for JSON: an image ``{"bytes": PNG}`` becomes ``{"image": "data:image/png;base64,..."}``, the
+    inline form that verl's image loader (qwen-vl-utils) and ``datasets`` read; Parquet keeps the bytes."""
+    if isinstance(value, dict):
+        if set(value) == {"bytes"} and isinstance(value["bytes"], bytes):
+            return {"image": "data:image/png;base64," + base64.b64encode(value["bytes"]).decode("ascii")}
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    return value
+
+
 def write_rows(out: Path, rows: Iterable[dict[str, Any]], *, n: int | None = None, progress: bool = False,
                desc: str = "rows") -> int:
     """Write ``rows`` atomically as JSONL or Parquet (by ``out``'s extension); returns the number written."""
@@ -134,7 +147,7 @@ def write_rows(out: Path, rows: Iterable[dict[str, Any]], *, n: int | None = Non
     if fmt == "jsonl":
         with atomic_open(out, "w", encoding="utf-8") as handle:
             for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                handle.write(json.dumps(_jsonable(row), ensure_ascii=False) + "\n")
                 n_written += 1
     else:
         import pyarrow as pa

@@ -1,0 +1,104 @@
+"""The visual maze: the PNG truly encodes the grid, rows in verl's and TRL's layouts, the same verifier."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from passkrl.cli.data import main as data_main
+from passkrl.tasks import get_task
+from passkrl.tasks import maze as M
+from passkrl.tasks import rewards as R
+from passkrl.tasks.rows import read_rows
+from passkrl.tasks.visual_maze import COLORS, FRAME, VisualMazeTask, render_png
+
+
+def read_grid(png: bytes) -> str:
+    """Recover the grid from a rendered maze: find the frame, then read the centre pixel of each cell."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))  # as verl's process_image opens it
+    height, width, _ = pixels.shape
+    frame = np.all(pixels == FRAME, axis=2)
+    cell_px = int(np.argmin(frame[height // 2]))  # the frame is one cell wide
+    n_rows, n_cols = height // cell_px - 2, width // cell_px - 2
+    by_color = {color: ch for ch, color in COLORS.items()}
+    rows = []
+    for r in range(n_rows):
+        centre_y = (r + 1) * cell_px + cell_px // 2
+        rows.append("".join(by_color[tuple(pixels[centre_y, (c + 1) * cell_px + cell_px // 2])]
+                            for c in range(n_cols)))
+    return "\n".join(rows)
+
+
+@pytest.mark.parametrize("size", [5, 7, 9, 11, 13, 15, 17, 19, 21])
+@pytest.mark.parametrize("cell_px", [1, 4, 16])
+def test_the_png_encodes_the_grid_exactly_for_every_size(size, cell_px):
+    m = M.generate_maze(size, np.random.default_rng(size))
+    png = render_png(m.grid, cell_px)
+    assert read_grid(png) == m.grid
+    assert render_png(m.grid, cell_px) == png  # deterministic bytes
+    assert Image.open(io.BytesIO(png)).size == ((size + 2) * cell_px, (size + 2) * cell_px)
+
+
+def test_bad_grids_and_cell_sizes_are_refused():
+    with pytest.raises(ValueError, match="cell_px must be an integer from 1 to 64"):
+        render_png("S.E", 0)
+    with pytest.raises(ValueError, match="row 1 of the grid is not a maze row"):
+        render_png("S.E\n.x.", 4)
+
+
+def test_verl_rows_hold_the_image_placeholder_the_png_and_the_grid():
+    task = get_task("visual_maze", sizes=(7, 9))
+    problem = task.generate(np.random.default_rng(0))
+    row = task.to_row(problem, "train", 3)
+    assert row["data_source"] == "passkrl/visual_maze" and row["reward_model"]["ground_truth"] == problem.answer
+    content = row["prompt"][0]["content"]
+    assert content.startswith("<image>") and "in the image" in content and problem.answer not in content
+    assert read_grid(row["images"][0]["bytes"]) == problem.answer
+    right = f"<answer>{M.shortest_path(problem.answer)}</answer>"
+    assert R.compute_score(row["data_source"], right, row["reward_model"]["ground_truth"], row["extra_info"]) == 1.0
+    assert R.compute_score(row["data_source"], "<answer>U</answer>", problem.answer, row["extra_info"]) == 0.0
+    assert task.score(problem, right) == 1.0
+
+
+def test_trl_rows_have_an_image_entry_in_the_chat_prompt_and_an_image_column():
+    from datasets import Dataset, Image as ImageFeature
+
+    task = VisualMazeTask(sizes=(7,), layout="trl")
+    problems = [task.generate(np.random.default_rng(i)) for i in range(3)]
+    rows = [task.to_row(p, "train", i) for i, p in enumerate(problems)]
+    user = rows[0]["prompt"][0]
+    assert user["role"] == "user" and user["content"][0] == {"type": "image"} and user["content"][1]["type"] == "text"
+    dataset = Dataset.from_list(rows).cast_column("image", ImageFeature())
+    decoded = dataset[1]["image"]
+    assert isinstance(decoded, Image.Image)
+    buffer = io.BytesIO()
+    decoded.save(buffer, format="PNG")
+    assert read_grid(buffer.getvalue()) == problems[1].answer
+    texts = [f"<answer>{M.shortest_path(p.answer)}</answer>" for p in problems]
+    columns = {key: dataset[key] for key in ("data_source", "reward_model", "extra_info")}
+    assert R.passkrl_reward(completions=texts, **columns) == [1.0, 1.0, 1.0]
+
+
+def test_passkrl_data_maze_image_writes_parquet_and_jsonl(tmp_path):
+    parquet, jsonl = tmp_path / "v.parquet", tmp_path / "v.jsonl"
+    assert data_main(["maze", "--image", "--sizes", "7,9", "--n", "4", "--out", str(parquet), "--no-progress"]) == 0
+    assert data_main(["maze", "--image", "--sizes", "7,9", "--n", "4", "--out", str(jsonl), "--no-progress"]) == 0
+    from_parquet, from_jsonl = read_rows(parquet), read_rows(jsonl)
+    for a, b in zip(from_parquet, from_jsonl, strict=True):
+        grid = a["reward_model"]["ground_truth"]
+        assert read_grid(a["images"][0]["bytes"]) == grid
+        uri = b["images"][0]["image"]  # JSON has no bytes: an inline data URI that image loaders read
+        assert uri.startswith("data:image/png;base64,")
+        assert read_grid(base64.b64decode(uri.split(",", 1)[1])) == grid
+    # text and image splits exclude each other by grid
+    text_test = tmp_path / "t.jsonl"
+    assert data_main(["maze", "--split", "test", "--sizes", "7", "--n", "5", "--out", str(text_test), "--no-progress"]) == 0
+    assert data_main(["maze", "--image", "--sizes", "7", "--n", "5", "--exclude", str(text_test),
+                      "--out", str(tmp_path / "x.parquet"), "--no-progress"]) == 0
+    held_out = {json.loads(line)["reward_model"]["ground_truth"] for line in text_test.read_text().splitlines()}
+    assert not held_out & {r["reward_model"]["ground_truth"] for r in read_rows(tmp_path / "x.parquet")}
