@@ -98,12 +98,7 @@ _STEP = {"U": (-1, 0), "D": (1, 0), "L": (0, -1), "R": (0, 1)}
 
 # Fig. 14 of the paper, character for character (including its "You can analysis"). The grid sits
 # in a fenced block under "## Maze" exactly as the figure shows it.
-_PAPER_PROMPT = (
-    "You need to solve the following maze.\n"
-    "\n"
-    "'*' denotes the wall that you cannot walk through, '.' denotes available area that you can walk "
-    "through. 'S' denotes the starting point, 'E' denotes the destination.\n"
-    "\n"
+MOVE_INSTRUCTIONS = (
     "You need to start from the starting point and cross through the available area to reach the "
     "destination. There are four movement actions, including Left, Right, Up, Down.\n"
     "\n"
@@ -111,7 +106,17 @@ _PAPER_PROMPT = (
     "and D to denote Down movement.\n"
     "\n"
     "You can analysis the maze to find the correct path, and you should write the final path in the "
-    "<answer> </answer>, e.g., <answer> LLRRDUL </answer>.\n"
+    "<answer> </answer>, e.g., <answer> LLRRDUL </answer>."
+)
+"""The movement and answer-format paragraphs of the paper's Fig. 14 prompt (shared with the visual maze)."""
+
+_PAPER_PROMPT = (
+    "You need to solve the following maze.\n"
+    "\n"
+    "'*' denotes the wall that you cannot walk through, '.' denotes available area that you can walk "
+    "through. 'S' denotes the starting point, 'E' denotes the destination.\n"
+    "\n"
+    + MOVE_INSTRUCTIONS + "\n"
     "\n"
     "```\n"
     "## Maze\n"

@@ -44,14 +44,7 @@ _VISUAL_PROMPT = (
     "Dark squares are walls that you cannot walk through, white squares are available area that you can "
     "walk through. The green square is the starting point, the red square is the destination.\n"
     "\n"
-    "You need to start from the starting point and cross through the available area to reach the "
-    "destination. There are four movement actions, including Left, Right, Up, Down.\n"
-    "\n"
-    "You need to use L to denote Left movement, R to denote Right movement, U to denote Up movement, "
-    "and D to denote Down movement.\n"
-    "\n"
-    "You can analysis the maze to find the correct path, and you should write the final path in the "
-    "<answer> </answer>, e.g., <answer> LLRRDUL </answer>."
+    + maze.MOVE_INSTRUCTIONS
 )
 
 
