@@ -575,8 +575,13 @@ def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_
     """
     if data_source != DATA_SOURCE:
         raise ValueError(f"compute_score handles data_source {DATA_SOURCE!r}, got {data_source!r}")
-    partial = bool((extra_info or {}).get("partial", False))
-    return score(ground_truth, solution_str, partial=partial)
+    return score_row(ground_truth, solution_str, extra_info)
+
+
+def score_row(ground_truth: str, solution_str: str, extra_info: dict | None = None) -> float:
+    """The reward of a response to a maze row (text or image): the grid is the ground truth and
+    ``extra_info["partial"]`` switches on partial credit."""
+    return score(ground_truth, solution_str, partial=bool((extra_info or {}).get("partial", False)))
 
 
 # ------------------------------------------------------------------------------------- task + rows

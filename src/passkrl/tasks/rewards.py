@@ -54,11 +54,12 @@ def _text(solution: Any) -> str:
     return solution if isinstance(solution, str) else ""
 
 
-def _maze_score(data_source: str, solution: str, ground_truth: Any, extra_info: dict | None) -> float:
+def _maze_score(data_source: str, solution: str, ground_truth: Any, extra_info: dict | None, **_: Any) -> float:
+    """A text or visual maze row (both keep the grid as ground truth; :func:`route` checked the source)."""
     from passkrl.tasks import maze
 
     try:
-        return maze.compute_score(data_source, solution, ground_truth, extra_info)
+        return maze.score_row(ground_truth, solution, extra_info)
     except ValueError:  # a malformed grid in the row: no correct answer can exist
         return 0.0
 
@@ -77,18 +78,9 @@ def _maths_score(data_source: str, solution: str, ground_truth: Any, extra_info:
     return maths.compute_score(data_source, solution, "" if ground_truth is None else str(ground_truth), extra_info)
 
 
-def _visual_maze_score(data_source: str, solution: str, ground_truth: Any, extra_info: dict | None, **_: Any) -> float:
-    from passkrl.tasks import visual_maze
-
-    try:  # the image row keeps the grid as ground truth: the maze's own verifier
-        return visual_maze.compute_score(data_source, solution, ground_truth, extra_info)
-    except ValueError:  # a malformed grid in the row
-        return 0.0
-
-
 SCORERS: dict[str, Callable[..., float]] = {
-    "maze": lambda source, solution, truth, info, **_: _maze_score(source, solution, truth, info),
-    "visual_maze": _visual_maze_score,
+    "maze": _maze_score,
+    "visual_maze": _maze_score,
     "puzzles": _puzzles_score,
     "maths": _maths_score,
 }

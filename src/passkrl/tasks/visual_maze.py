@@ -48,12 +48,17 @@ _VISUAL_PROMPT = (
 )
 
 
+def _check_cell_px(cell_px: Any) -> int:
+    if isinstance(cell_px, bool) or not isinstance(cell_px, (int, np.integer)) or not 1 <= cell_px <= 64:
+        raise ValueError(f"cell_px must be an integer from 1 to 64, got {cell_px!r}")
+    return int(cell_px)
+
+
 def render_png(grid: str, cell_px: int = 16) -> bytes:
     """The PNG of ``grid``: ``cell_px`` pixels per cell, a one-cell frame; deterministic bytes."""
     from PIL import Image
 
-    if isinstance(cell_px, bool) or not isinstance(cell_px, (int, np.integer)) or not 1 <= cell_px <= 64:
-        raise ValueError(f"cell_px must be an integer from 1 to 64, got {cell_px!r}")
+    cell_px = _check_cell_px(cell_px)
     rows = grid.split("\n")
     n_rows, n_cols = len(rows), len(rows[0])
     pixels = np.empty((n_rows + 2, n_cols + 2, 3), dtype=np.uint8)
@@ -84,9 +89,9 @@ class VisualMazeTask:
                  layout: Literal["verl", "trl"] = "verl"):
         if layout not in ("verl", "trl"):
             raise ValueError(f"layout must be 'verl' or 'trl', got {layout!r}")
-        render_png("S\nE", cell_px)  # checks cell_px now
+        self.cell_px = _check_cell_px(cell_px)
         self.text = maze.MazeTask(sizes=sizes, partial=partial)
-        self.sizes, self.partial, self.cell_px, self.layout = self.text.sizes, bool(partial), int(cell_px), layout
+        self.sizes, self.partial, self.layout = self.text.sizes, bool(partial), layout
         self.reward_is_binary = not self.partial
 
     def __repr__(self) -> str:
@@ -114,13 +119,9 @@ class VisualMazeTask:
     def to_row(self, problem: Problem, split: str, index: int) -> dict[str, Any]:
         """One row in the ``layout`` of the engine (module docstring); the grid is the ground truth."""
         png = self.image(problem)
-        extra_info = {"split": split, "index": int(index), "size": problem.meta["size"],
-                      "shortest_path": problem.meta["shortest_path"], "cell_px": self.cell_px}
-        if self.partial:
-            extra_info["partial"] = True
-        row: dict[str, Any] = {"data_source": DATA_SOURCE, "ability": "maze",
-                               "reward_model": {"style": "rule", "ground_truth": problem.answer},
-                               "extra_info": extra_info}
+        row = self.text.to_row(problem, split, index)  # the grid as ground truth, the same extra_info
+        row["data_source"] = DATA_SOURCE
+        row["extra_info"]["cell_px"] = self.cell_px
         if self.layout == "verl":
             row["prompt"] = [{"role": "user", "content": "<image>" + problem.question}]
             row["images"] = [{"bytes": png}]
@@ -135,4 +136,4 @@ def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_
     """verl's reward-function signature for ``passkrl/visual_maze`` rows (the grid is the ground truth)."""
     if data_source != DATA_SOURCE:
         raise ValueError(f"compute_score handles data_source {DATA_SOURCE!r}, got {data_source!r}")
-    return maze.score(ground_truth, solution_str, partial=bool((extra_info or {}).get("partial", False)))
+    return maze.score_row(ground_truth, solution_str, extra_info)
