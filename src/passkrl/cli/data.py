@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import tyro
 
+from passkrl.io import check_output_file
 from passkrl.parsing import IntTuple, int_list, ints_text, json_object
 from passkrl.tasks import rows
 from passkrl.tasks.base import split_seed
@@ -142,10 +143,11 @@ def _check_n(n: int | None) -> None:
 
 
 def _check_out(out: Path, exclude: tuple[Path, ...] = (), input_file: Path | None = None) -> None:
-    rows.output_format(out)
+    """Before any work: a known format, a writable path that is none of the inputs, pyarrow for Parquet."""
+    fmt = rows.output_format(out)
     inputs = tuple(("--exclude", path) for path in exclude) + ((("--input", input_file),) if input_file else ())
-    rows.check_output_path(out, inputs=inputs)
-    if rows.output_format(out) == "parquet":
+    check_output_file(out, "--out", inputs=inputs)
+    if fmt == "parquet":
         rows.require_pyarrow()
 
 

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from passkrl.io import atomic_open, check_output_file
+from passkrl.io import atomic_open
 from passkrl.tasks.base import Problem, Task
 
 JSONL_SUFFIXES = (".jsonl", ".json")
@@ -55,11 +55,6 @@ def require_pyarrow() -> Any:
         raise ValueError("writing or reading .parquet needs pyarrow: pip install pyarrow "
                          "(or pip install 'passkrl[parquet]'), or write .jsonl instead") from None
     return pq
-
-
-def check_output_path(path: Path, option: str = "--out", inputs: tuple[tuple[str, Path], ...] = ()) -> None:
-    """Refuse, before any work, an output path that cannot be written or is one of ``inputs``."""
-    check_output_file(path, option, inputs=inputs)
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
