@@ -225,10 +225,6 @@ class TrainConfig:
             raise ValueError(f"--n-prompts {self.n_prompts} must be divisible by --mini-batches {self.mini_batches}")
         if self.d_model % self.n_heads:
             raise ValueError(f"--d-model {self.d_model} must be divisible by --n-heads {self.n_heads}")
-        if not 0 <= self.reward_noise <= 0.5:
-            raise ValueError(f"--reward-noise must be in [0, 0.5], got {self.reward_noise}")
-        if not 0 < self.eval_top_p <= 1:
-            raise ValueError(f"--eval-top-p must be in (0, 1], got {self.eval_top_p}")
         missing = sorted(set(estimators.REGISTRY[self.estimator].needs) - set(ROLLOUT_INPUTS))
         if missing:
             raise ValueError(f"--estimator {self.estimator} needs {', '.join(missing)}, which the trainer's rollouts "
