@@ -170,29 +170,26 @@ class RunDir:
             handle.flush()
             os.fsync(handle.fileno())
 
+    def _complete_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(line, record)`` of every complete record, in order; a line cut by a crash ends the log."""
+        if not self.metrics_path.exists():
+            return
+        for line in _lines(self.metrics_path):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                return  # it and anything after it are dropped
+            yield line, record
+
     def read_metrics(self) -> list[dict[str, Any]]:
         """Every complete record, in order (reading stops at a line cut by a crash)."""
-        records = []
-        if self.metrics_path.exists():
-            for line in _lines(self.metrics_path):
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    break
-        return records
+        return [record for _, record in self._complete_records()]
 
     def truncate_metrics(self, step: int) -> None:
         """Keep only the records of steps ``<= step`` (a resumed run rewrites the rest)."""
         if not self.metrics_path.exists():
             return
-        kept = []
-        for line in _lines(self.metrics_path):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                break  # a line cut by a crash: it and anything after it are dropped
-            if record.get("step", 0) <= step:
-                kept.append(line)
+        kept = [line for line, record in self._complete_records() if record.get("step", 0) <= step]
         write_text_atomic(self.metrics_path, "".join(line + "\n" for line in kept))
 
     # --- eval.json and timing.json

@@ -53,9 +53,10 @@ def main(argv: list[str]) -> int:
         run_dir = cfg.out or default_run_dir(cfg)
         cfg = dataclasses.replace(cfg, out=run_dir)
         resuming = False
-    RunDir(run_dir).check_writable()
-    with RunDir(run_dir).lock():
-        return _train(cfg, RunDir(run_dir), resuming)
+    files = RunDir(run_dir)
+    files.check_writable()
+    with files.lock():
+        return _train(cfg, files, resuming)
 
 
 def _train(cfg: TrainConfig, files: RunDir, resuming: bool) -> int:
@@ -85,5 +86,5 @@ def _train(cfg: TrainConfig, files: RunDir, resuming: bool) -> int:
     plots = draw_run(run_dir)
     print(format_before_after(summary))
     print(f"\nfinished in {time.perf_counter() - started:.0f} s; plots: {', '.join(str(p) for p in plots)}")
-    print(f"metrics: {RunDir(run_dir).metrics_path}; evaluation: {RunDir(run_dir).eval_path}")
+    print(f"metrics: {files.metrics_path}; evaluation: {files.eval_path}")
     return 0
