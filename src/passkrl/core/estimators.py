@@ -517,11 +517,12 @@ def _analytic_continuous(g: Groups, k: int) -> torch.Tensor:
     gaps = torch.where(j >= 1, gaps, torch.zeros_like(gaps))
     below = comb_ratio(j, k, n, k)  # [P, N] Q_j
     below_given = comb_ratio(j - 1, k - 1, n - 1, k - 1)  # [P, N] R_j
-    expected_deficit = (gaps * below).sum(dim=1, keepdim=True)  # [P, 1] E[D] = r_top - mu
+    weighted_gaps = gaps * below  # [P, N] d_j Q_j
+    expected_deficit = weighted_gaps.sum(dim=1, keepdim=True)  # [P, 1] E[D] = r_top - mu
     deviation = expected_deficit - _suffix_sum_exclusive(gaps)  # [P, N] r_(j) - mu
     weight_max = comb_ratio(j, k - 1, n, k)  # [P, N] share of k-subsets whose max is rank j
     sigma = torch.sqrt((weight_max * deviation**2).sum(dim=1, keepdim=True))  # [P, 1]
-    lower = (gaps * below).cumsum(dim=1)  # [P, N] sum_{j<=p} d_j Q_j
+    lower = weighted_gaps.cumsum(dim=1)  # [P, N] sum_{j<=p} d_j Q_j
     upper = _suffix_sum_exclusive(gaps * below_given * (n - j) / n)  # [P, N] sum_{j>p} d_j R_j (n-j)/n
     # max(S) is constant iff every gap above rank k-1 is 0 (the smallest possible max is the best reward).
     degenerate = (torch.where(j >= k, gaps, torch.zeros_like(gaps)).sum(dim=1, keepdim=True) == 0) | (sigma == 0)

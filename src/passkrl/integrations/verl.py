@@ -115,7 +115,11 @@ def _passk_section(config: Any) -> dict[str, Any]:
 
 def passk_small_groups(config: Any) -> str:
     """``algorithm.passk.small_groups`` (:data:`SMALL_GROUP_POLICIES`; default ``zero``)."""
-    policy = _passk_section(config).get("small_groups", "zero")
+    return _small_groups(_passk_section(config))
+
+
+def _small_groups(settings: Mapping[str, Any]) -> str:
+    policy = settings.get("small_groups", "zero")
     if policy not in SMALL_GROUP_POLICIES:
         raise ValueError(f"algorithm.passk.small_groups must be one of {', '.join(SMALL_GROUP_POLICIES)}, got {policy!r}")
     return policy
@@ -128,7 +132,7 @@ def passk_settings(config: Any, name: str) -> tuple[int, int | None, dict[str, A
     """
     vname = verl_name(name)
     settings = _passk_section(config)
-    passk_small_groups(config)
+    _small_groups(settings)
 
     record = _estimators.lookup(name)
     if "k" not in settings or settings["k"] is None:
