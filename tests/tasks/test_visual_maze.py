@@ -15,23 +15,8 @@ from passkrl.tasks import get_task
 from passkrl.tasks import maze as M
 from passkrl.tasks import rewards as R
 from passkrl.tasks.rows import read_rows
-from passkrl.tasks.visual_maze import COLORS, FRAME, VisualMazeTask, render_png
-
-
-def read_grid(png: bytes) -> str:
-    """Recover the grid from a rendered maze: find the frame, then read the centre pixel of each cell."""
-    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))  # as verl's process_image opens it
-    height, width, _ = pixels.shape
-    frame = np.all(pixels == FRAME, axis=2)
-    cell_px = int(np.argmin(frame[height // 2]))  # the frame is one cell wide
-    n_rows, n_cols = height // cell_px - 2, width // cell_px - 2
-    by_color = {color: ch for ch, color in COLORS.items()}
-    rows = []
-    for r in range(n_rows):
-        centre_y = (r + 1) * cell_px + cell_px // 2
-        rows.append("".join(by_color[tuple(pixels[centre_y, (c + 1) * cell_px + cell_px // 2])]
-                            for c in range(n_cols)))
-    return "\n".join(rows)
+from passkrl.tasks.visual_maze import VisualMazeTask, render_png
+from tests.tasks.maze_pixels import read_grid, read_resized
 
 
 @pytest.mark.parametrize("size", [5, 7, 9, 11, 13, 15, 17, 19, 21])
@@ -42,6 +27,32 @@ def test_the_png_encodes_the_grid_exactly_for_every_size(size, cell_px):
     assert read_grid(png) == m.grid
     assert render_png(m.grid, cell_px) == png  # deterministic bytes
     assert Image.open(io.BytesIO(png)).size == ((size + 2) * cell_px, (size + 2) * cell_px)
+
+
+@pytest.mark.parametrize("size", [5, 7, 9, 11, 13, 15, 17, 19, 21])
+@pytest.mark.parametrize("cell_px", [3, 4, 16])
+def test_the_grid_survives_the_resize_of_a_vision_encoder(size, cell_px):
+    """Qwen-VL pipelines resize each side to a multiple of 28 pixels (at least 56) with PIL's
+    default filter; the maze must still read back cell by cell from what the model is given."""
+    m = M.generate_maze(size, np.random.default_rng(size))
+    image = Image.open(io.BytesIO(render_png(m.grid, cell_px)))
+    side = max(56, 28 * round(image.size[0] / 28))
+    assert read_resized(image.resize((side, side)), size) == m.grid
+    assert read_resized(image, size) == m.grid  # and unresized
+
+
+def test_one_pixel_cells_do_not_survive_the_resize_and_the_data_command_warns(tmp_path, capsys):
+    m = M.generate_maze(21, np.random.default_rng(21))
+    image = Image.open(io.BytesIO(render_png(m.grid, 1)))
+    try:
+        seen = read_resized(image.resize((56, 56)), 21)
+    except AssertionError:  # the frame itself did not come through
+        seen = None
+    assert seen != m.grid
+    out = tmp_path / "v.jsonl"
+    assert data_main(["maze", "--image", "--cell-px", "1", "--sizes", "5", "--n", "1", "--out", str(out),
+                      "--no-progress"]) == 0
+    assert "--cell-px 1" in capsys.readouterr().err and out.exists()
 
 
 def test_bad_grids_and_cell_sizes_are_refused():

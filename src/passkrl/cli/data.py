@@ -74,7 +74,7 @@ class MazeDataConfig:
     """With --image: verl's multimodal rows (<image> placeholder, an images column) or TRL's (an image
     entry in the chat prompt, an image column)."""
     cell_px: int = 16
-    """With --image: pixels per maze cell."""
+    """With --image: pixels per maze cell (1-64; below 3 the cells blur together in a vision encoder's resize)."""
 
 
 @dataclass(frozen=True)
@@ -161,9 +161,12 @@ def write_maze_data(cfg: MazeDataConfig) -> int:
     _check_n(cfg.n)
     exclude = rows.excluded_ground_truths(cfg.exclude)
     if cfg.image:
-        from passkrl.tasks.visual_maze import VisualMazeTask
+        from passkrl.tasks.visual_maze import LEGIBLE_CELL_PX, VisualMazeTask
 
         task = VisualMazeTask(sizes=sizes, cell_px=cfg.cell_px, layout=cfg.layout)
+        if task.cell_px < LEGIBLE_CELL_PX:
+            print(f"warning: --cell-px {task.cell_px}: cells this small blur together when a vision encoder "
+                  f"resizes the image (use {LEGIBLE_CELL_PX} or more; see docs/tasks.md)", file=sys.stderr)
     else:
         task = maze.MazeTask(sizes=sizes)
     mazes = maze.iter_mazes(sizes, cfg.n, split_seed(cfg.seed, cfg.split), exclude=exclude)

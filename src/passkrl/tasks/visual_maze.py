@@ -37,6 +37,11 @@ COLORS: dict[str, tuple[int, int, int]] = {
 """RGB of each cell kind; far apart in every channel, so a reader of the PNG cannot mix them up."""
 FRAME = (200, 200, 200)
 """The colour of the one-cell frame around the grid (it shows where the grid ends)."""
+LEGIBLE_CELL_PX = 3
+"""The smallest cell that survives a vision encoder's resize. Qwen-VL pipelines resize each side to a
+multiple of 28 pixels (at least 56) with PIL's default bicubic filter; read back at the cell centres,
+mazes of sizes 5-61 came through intact from 3 pixels per cell, but not from 2 (sizes 31, 33, 61) or 1
+(from size 11 on). Smaller cells still make exact PNGs; `passkrl data maze --image` warns about them."""
 
 _VISUAL_PROMPT = (
     "You need to solve the maze in the image.\n"
