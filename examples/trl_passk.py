@@ -4,11 +4,13 @@
     python examples/trl_passk.py --model ~/models/Qwen2.5-0.5B-Instruct --task maze --steps 100
     python examples/trl_passk.py --model ~/models/Qwen2.5-0.5B-Instruct --task maths --k 4 --bf16
     python examples/trl_passk.py --model DIR --task puzzles/chain_sum --estimator combination
+    python examples/trl_passk.py --model ~/models/Qwen2.5-VL-3B-Instruct --task visual_maze --bf16
 
-``--model`` is a local Hugging Face causal-LM directory (nothing is downloaded). The rows are the
-ones ``passkrl data TASK`` writes (a conversational prompt, ``data_source``, ``reward_model``), built
-in memory, and scored by passkrl's own verifiers through ``passkrl_reward``; the maze uses the paper's
-Fig. 14 prompt. Advantages are those of ``--estimator`` with ``--k`` (arXiv 2508.10751), computed by
+``--model`` is a local Hugging Face model directory (nothing is downloaded): a causal LM, or for
+``visual_maze`` a vision-language model with its processor (the maze shown as a PNG; TRL's rows of
+``passkrl data maze --image --layout trl``). The rows are the ones ``passkrl data TASK`` writes (a
+conversational prompt, ``data_source``, ``reward_model``), built in memory, and scored by passkrl's
+own verifiers through ``passkrl_reward``; the maze uses the paper's Fig. 14 prompt. Advantages are those of ``--estimator`` with ``--k`` (arXiv 2508.10751), computed by
 passkrl on the rewards TRL gathered from every process; the run's ``passk/*`` metrics (unbiased
 pass@1 and pass@k of the batch, advantage statistics) are logged with TRL's own. Run it with
 ``accelerate launch`` for several GPUs.
@@ -29,7 +31,9 @@ def task_rows(task: str, n: int, seed: int) -> list[dict[str, Any]]:
     from passkrl.tasks.base import split_seed
     from passkrl.tasks.rows import distinct_problems
 
-    options: dict[str, Any] = {"sizes": (7, 9)} if task == "maze" else {}
+    options: dict[str, Any] = {"sizes": (7, 9)} if task in ("maze", "visual_maze") else {}
+    if task == "visual_maze":
+        options["layout"] = "trl"  # an image entry in the chat prompt and an "image" column
     built = get_task(task, **options)
     rows = [built.to_row(problem, "train", i)
             for i, problem in enumerate(distinct_problems(built, n, split_seed(seed, "train"), set()))]
@@ -39,10 +43,11 @@ def task_rows(task: str, n: int, seed: int) -> list[dict[str, Any]]:
 def build_trainer(model_dir: Path, rows: list[dict[str, Any]], reward_funcs: list, *, out: Path, steps: int,
                   estimator: str = "passk_analytic", k: int = 4, num_generations: int = 8, prompts_per_step: int = 2,
                   max_completion_length: int = 256, learning_rate: float = 1e-6, bf16: bool = False,
-                  use_cpu: bool = False, seed: int = 0, **config: Any):
-    """A ``PassKGRPOTrainer`` on ``rows`` (the test suite builds one with a tiny local model)."""
-    from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+                  use_cpu: bool = False, seed: int = 0, trainer_class: type | None = None, **config: Any):
+    """A ``PassKGRPOTrainer`` (or ``trainer_class``) on ``rows``; rows with an ``image`` column train a
+    vision-language model with its processor (the test suite builds both with tiny local models)."""
+    from datasets import Dataset, Image
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
     from passkrl.integrations.trl import PassKGRPOConfig, PassKGRPOTrainer
 
@@ -52,10 +57,16 @@ def build_trainer(model_dir: Path, rows: list[dict[str, Any]], reward_funcs: lis
         logging_steps=1, save_strategy="no", report_to="none", bf16=bf16, use_cpu=use_cpu, seed=seed,
         passk_estimator=estimator, passk_k=k, **config,
     )
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    return PassKGRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=reward_funcs, args=args,
-                            train_dataset=Dataset.from_list(rows))
+    dataset = Dataset.from_list(rows)
+    if "image" in dataset.column_names:
+        dataset = dataset.cast_column("image", Image())  # PNG bytes -> PIL images, what TRL passes on
+        processing_class = AutoProcessor.from_pretrained(model_dir)
+        model = AutoModelForImageTextToText.from_pretrained(model_dir)
+    else:
+        processing_class = AutoTokenizer.from_pretrained(model_dir)
+        model = AutoModelForCausalLM.from_pretrained(model_dir)
+    return (trainer_class or PassKGRPOTrainer)(model=model, processing_class=processing_class,
+                                               reward_funcs=reward_funcs, args=args, train_dataset=dataset)
 
 
 def training_rewards(trainer) -> list[float]:
@@ -66,7 +77,8 @@ def training_rewards(trainer) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True, help="local Hugging Face model directory")
-    parser.add_argument("--task", default="maze", help="maze, maths, or puzzles/<reasoning-gym data set>")
+    parser.add_argument("--task", default="maze",
+                        help="maze, visual_maze (a vision-language model), maths, or puzzles/<reasoning-gym data set>")
     parser.add_argument("--estimator", default="passk_analytic", help="any passkrl estimator or shaper")
     parser.add_argument("--k", type=int, default=4, help="the k of Pass@k Training (<= --generations)")
     parser.add_argument("--generations", type=int, default=8, help="completions per prompt")

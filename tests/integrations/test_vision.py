@@ -9,7 +9,8 @@ is built here: the rows by ``passkrl data maze --image``, a tiny Qwen2-VL and it
   and the maze reads back from the resized image it returns, cell by cell; ``RLHFDataset`` then
   builds the chat messages from the rows, its length filter runs them through the processor, and
   the image the rollout would pass to the model (``process_vision_info``) is the same image.
-* TRL: ``PassKGRPOTrainer`` runs GRPO steps on the TRL rows with the tiny model: each prompt's own
+* TRL: ``examples/trl_passk.py --task visual_maze`` builds the TRL rows and a ``PassKGRPOTrainer``
+  around the tiny model, which runs GRPO steps: each prompt's own
   image reaches the model's forward pass, the advantages are passkrl's estimator on the rewards,
   and the vision tower's weights move (the images are in the gradient).
 """
@@ -26,7 +27,6 @@ from passkrl.cli.data import main as data_main
 from passkrl.tasks import maze as M
 from passkrl.tasks.rewards import passkrl_reward
 from passkrl.tasks.rows import read_rows
-from passkrl.tasks.visual_maze import VisualMazeTask
 from tests.tasks.maze_pixels import read_resized
 
 # torchvision, qwen-vl-utils, verl's data set, TRL and the tiny model are imported inside the tests, so
@@ -119,19 +119,13 @@ def test_verl_rl_dataset_builds_the_multimodal_prompt_the_rollout_sees(exported,
 
 
 def test_trl_passk_grpo_trains_a_vision_language_model_on_the_visual_maze(vlm_dir, tmp_path):
+    """Through ``examples/trl_passk.py --task visual_maze``: its rows, its trainer, the tiny Qwen2-VL."""
     import torch
-    from datasets import Dataset, Image as ImageFeature
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from transformers import AutoProcessor
 
-    from passkrl.integrations.trl import PassKGRPOConfig, PassKGRPOTrainer
+    from passkrl.integrations.trl import PassKGRPOTrainer
+    from tests.integrations.test_examples import _example
     from tests.integrations.test_trl import capturing, even_first_char
-
-    processor = AutoProcessor.from_pretrained(vlm_dir)
-    model = AutoModelForImageTextToText.from_pretrained(vlm_dir)
-    task = VisualMazeTask(sizes=(5, 7), layout="trl", cell_px=4)  # small images: 4 to 16 image tokens
-    problems = [task.generate(np.random.default_rng(i)) for i in range(4)]
-    rows = [task.to_row(p, "train", i) for i, p in enumerate(problems)]
-    dataset = Dataset.from_list(rows).cast_column("image", ImageFeature())
 
     class Recording(capturing(PassKGRPOTrainer)):
         """Also keeps the multimodal inputs of each generation batch."""
@@ -144,14 +138,15 @@ def test_trl_passk_grpo_trains_a_vision_language_model_on_the_visual_maze(vlm_di
                                      num_images=list(output["num_images"]))
             return output
 
-    config = PassKGRPOConfig(
-        output_dir=str(tmp_path / "out"), max_steps=2, per_device_train_batch_size=2 * N_GEN,
-        num_generations=N_GEN, max_completion_length=16, learning_rate=1e-2, logging_steps=1, seed=0,
-        report_to="none", use_cpu=True, bf16=False, save_strategy="no", disable_tqdm=True,
-        passk_estimator="passk_analytic", passk_k=2,
+    example = _example()
+    rows = example.task_rows("visual_maze", 4, seed=0)
+    assert {row["extra_info"]["size"] for row in rows} <= {7, 9} and all("image" in row for row in rows)
+    trainer = example.build_trainer(
+        vlm_dir, rows, [passkrl_reward, even_first_char], out=tmp_path / "out", steps=2, estimator="passk_analytic",
+        k=2, num_generations=N_GEN, prompts_per_step=2, max_completion_length=16, learning_rate=1e-2,
+        use_cpu=True, trainer_class=Recording, disable_tqdm=True,
     )
-    trainer = Recording(model=model, processing_class=processor, reward_funcs=[passkrl_reward, even_first_char],
-                        args=config, train_dataset=dataset)
+    processor = AutoProcessor.from_pretrained(vlm_dir)
     vision_before = {name: p.detach().clone() for name, p in trainer.model.named_parameters() if "visual" in name}
     assert vision_before
     trainer.train()
@@ -175,6 +170,6 @@ def test_trl_passk_grpo_trains_a_vision_language_model_on_the_visual_maze(vlm_di
     assert trainer.state.log_history[0]["passk/k"] == 2
 
     # the maze verifier scores these rows through the same reward function: right paths earn 1.0
-    right = [f"<answer>{M.shortest_path(p.answer)}</answer>" for p in problems]
-    columns = {key: dataset[key] for key in ("data_source", "reward_model", "extra_info")}
-    assert passkrl_reward(completions=right, **columns) == [1.0] * len(problems)
+    right = [f"<answer>{M.shortest_path(row['reward_model']['ground_truth'])}</answer>" for row in rows]
+    columns = {key: [row[key] for row in rows] for key in ("data_source", "reward_model", "extra_info")}
+    assert passkrl_reward(completions=right, **columns) == [1.0] * len(rows)

@@ -113,3 +113,14 @@ def test_passkrl_data_maze_image_writes_parquet_and_jsonl(tmp_path):
                       "--out", str(tmp_path / "x.parquet"), "--no-progress"]) == 0
     held_out = {json.loads(line)["reward_model"]["ground_truth"] for line in text_test.read_text().splitlines()}
     assert not held_out & {r["reward_model"]["ground_truth"] for r in read_rows(tmp_path / "x.parquet")}
+
+
+def test_distinct_problems_tells_visual_mazes_apart_by_their_grid():
+    from passkrl.tasks.rows import distinct_problems
+
+    task = VisualMazeTask(sizes=(7, 9), layout="trl")
+    problems = list(distinct_problems(task, 20, 0, set()))
+    assert len({p.question for p in problems}) == 1  # one prompt for all: the image carries the maze
+    assert len({p.answer for p in problems}) == 20
+    held_out = {problems[0].answer}
+    assert problems[0].answer not in {p.answer for p in distinct_problems(task, 20, 0, held_out)}

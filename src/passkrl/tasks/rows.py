@@ -102,18 +102,24 @@ def excluded_prompts(paths: Iterable[Path]) -> set[str]:
 
 
 def distinct_problems(task: Task, n: int, seed: Any, exclude: set[str]) -> Iterable[Problem]:
-    """``n`` problems of ``task`` with distinct prompts, none in ``exclude``; ``ValueError`` when exhausted."""
+    """``n`` distinct problems of ``task``, none in ``exclude``; ``ValueError`` when exhausted.
+
+    Problems are told apart by their prompt, or by the task's ``distinct_key(problem)`` where it has
+    one: the visual maze's prompt is the same for every maze (the image carries the maze), so its key
+    is the grid the image is drawn from.
+    """
+    key = getattr(task, "distinct_key", lambda problem: problem.question)
     rng = np.random.default_rng(seed)
     seen = set(exclude)
     for made in range(n):
         for _ in range(_MAX_REPEATS):
             problem = task.generate(rng)
-            if problem.question not in seen:
+            if key(problem) not in seen:
                 break
         else:
-            raise ValueError(f"cannot make {n} distinct problems of {task!r}: only {made} new prompts were found "
+            raise ValueError(f"cannot make {n} distinct problems of {task!r}: only {made} new ones were found "
                              f"after {_MAX_REPEATS} repeats in a row; ask for fewer or widen the task's options")
-        seen.add(problem.question)
+        seen.add(key(problem))
         yield problem
 
 

@@ -112,6 +112,11 @@ class VisualMazeTask:
     def prompt(self, problem: Problem) -> str:
         return problem.question
 
+    def distinct_key(self, problem: Problem) -> str:
+        """What tells two problems apart (:func:`passkrl.tasks.rows.distinct_problems`): the grid, since
+        the prompt is the same for every maze."""
+        return problem.answer
+
     def image(self, problem: Problem) -> bytes:
         return render_png(problem.answer, self.cell_px)
 
