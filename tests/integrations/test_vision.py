@@ -10,9 +10,9 @@ is built here: the rows by ``passkrl data maze --image``, a tiny Qwen2-VL and it
   builds the chat messages from the rows, its length filter runs them through the processor, and
   the image the rollout would pass to the model (``process_vision_info``) is the same image.
 * TRL: ``examples/trl_passk.py --task visual_maze`` builds the TRL rows and a ``PassKGRPOTrainer``
-  around the tiny model, which runs GRPO steps: each prompt's own
-  image reaches the model's forward pass, the advantages are passkrl's estimator on the rewards,
-  and the vision tower's weights move (the images are in the gradient).
+  around the tiny model, which runs GRPO steps: each prompt's own image reaches the model's forward
+  pass, the advantages are passkrl's estimator on the rewards, and the vision tower's weights move
+  (the images are in the gradient).
 """
 
 from __future__ import annotations
