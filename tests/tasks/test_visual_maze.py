@@ -124,3 +124,11 @@ def test_distinct_problems_tells_visual_mazes_apart_by_their_grid():
     assert len({p.answer for p in problems}) == 20
     held_out = {problems[0].answer}
     assert problems[0].answer not in {p.answer for p in distinct_problems(task, 20, 0, held_out)}
+
+
+def test_the_visual_task_draws_the_text_tasks_mazes():
+    text, visual = M.MazeTask(sizes=(7, 9, 11)), VisualMazeTask(sizes=(7, 9, 11))
+    rng_text, rng_visual = np.random.default_rng(5), np.random.default_rng(5)
+    for _ in range(10):
+        a, b = text.generate(rng_text), visual.generate(rng_visual)
+        assert (a.id, a.answer, a.meta) == (b.id, b.answer, b.meta) and b.question != a.question

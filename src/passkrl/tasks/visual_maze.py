@@ -102,12 +102,16 @@ class VisualMazeTask:
     def __repr__(self) -> str:
         return f"VisualMazeTask(sizes={self.sizes}, partial={self.partial}, cell_px={self.cell_px}, layout={self.layout!r})"
 
-    def problem(self, m: maze.Maze) -> Problem:
-        text = self.text.problem(m)
+    @staticmethod
+    def _shown(text: Problem) -> Problem:
+        """The text maze's problem with the prompt that points at the image (same id, grid, meta)."""
         return Problem(id=text.id, question=visual_prompt(), answer=text.answer, meta=text.meta)
 
+    def problem(self, m: maze.Maze) -> Problem:
+        return self._shown(self.text.problem(m))
+
     def generate(self, rng: np.random.Generator) -> Problem:
-        return self.problem(maze.generate_maze(self.sizes[int(rng.integers(len(self.sizes)))], rng))
+        return self._shown(self.text.generate(rng))  # the text task's draw: the same mazes from the same rng
 
     def prompt(self, problem: Problem) -> str:
         return problem.question
