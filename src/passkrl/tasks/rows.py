@@ -114,12 +114,13 @@ def distinct_problems(task: Task, n: int, seed: Any, exclude: set[str]) -> Itera
     for made in range(n):
         for _ in range(_MAX_REPEATS):
             problem = task.generate(rng)
-            if key(problem) not in seen:
+            problem_key = key(problem)
+            if problem_key not in seen:
                 break
         else:
             raise ValueError(f"cannot make {n} distinct problems of {task!r}: only {made} new ones were found "
                              f"after {_MAX_REPEATS} repeats in a row; ask for fewer or widen the task's options")
-        seen.add(key(problem))
+        seen.add(problem_key)
         yield problem
 
 
