@@ -29,12 +29,30 @@ def test_held_out_pool_is_fixed_nested_and_never_trained_on():
     assert [m.grid for m in small if m.size == 7] == by_size[7][:8]  # a larger evaluation extends a smaller one
     assert [m.grid for m in small if m.size == 9] == by_size[9][:8]
     assert len({m.grid for m in large}) == len(large)
-    for seed in (0, 1):
-        train = M.train_mazes((7, 9), 3000, seed)
-        pool = {m.grid for m in M.held_out_pool((7, 9), M.TEST_POOL_MAX)}
-        assert not pool & {m.grid for m in train}  # the whole pool is excluded, not only what is evaluated
     with pytest.raises(ValueError, match="at most 512"):
         resolve(TrainConfig(n_test_mazes=513))
+
+
+@pytest.mark.parametrize("sizes", [(7, 9), (9, 11)])
+def test_test_pool_validation_pool_and_training_share_no_maze(sizes):
+    """Settings are chosen on the validation pool, results reported on the test pool: the two and the
+    training data of any seed are disjoint, each pool whole (not only what an evaluation uses)."""
+    test = {m.grid for m in M.held_out_pool(sizes, M.TEST_POOL_MAX, "test")}
+    validation = {m.grid for m in M.held_out_pool(sizes, M.TEST_POOL_MAX, "validation")}
+    assert len(test) == len(validation) == M.TEST_POOL_MAX * len(sizes)
+    assert not test & validation
+    for seed in (0, 1):
+        train = {m.grid for m in M.train_mazes(sizes, 3000, seed)}
+        assert not train & test and not train & validation
+    # the trainer evaluates the pool its config names
+    from passkrl.train.trainer import make_data
+
+    for pool, grids in (("test", test), ("validation", validation)):
+        data = make_data(TrainConfig(train_sizes=sizes, test_sizes=sizes, n_train_mazes=200, n_test_mazes=16,
+                                     eval_pool=pool))
+        assert {m.grid for m in data.test} <= grids
+    with pytest.raises(ValueError, match="pool must be one of test, validation, got 'train'"):
+        M.held_out_pool(sizes, 4, "train")
 
 
 def test_the_test_pool_is_not_part_of_the_warm_up_key():

@@ -7,6 +7,8 @@ clear errors for tasks the tiny model cannot learn.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from pathlib import Path
 
@@ -80,6 +82,10 @@ def test_data_is_held_out_and_deterministic():
     again = TP.make_text_data(cfg)
     assert [p.id for p in again[0]] == [p.id for p in train] and [p.id for p in again[1]] == [p.id for p in test]
     assert all(p.meta["config"]["max_digits"] == 1 for p in train)
+    # the validation pool: as many problems, none in the test pool or in training
+    _, validation = TP.make_text_data(dataclasses.replace(cfg, eval_pool="validation"))
+    assert len(validation) == len(test)
+    assert not {p.question for p in validation} & ({p.question for p in test} | {p.question for p in train})
 
 
 def test_text_policy_scores_bare_answers_with_the_tasks_scorer():

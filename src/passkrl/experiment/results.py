@@ -1,20 +1,22 @@
-"""From finished runs to numbers: per-arm results and claim verdicts with 95% intervals.
+"""From finished runs to numbers: per-arm results and claim verdicts with intervals.
 
-Intervals. A study's runs are units ``(seed, replicate)``: ``W`` warm-up seeds with ``R`` RL
-replicates each. Every run is evaluated on the same fixed held-out pool of ``M`` test mazes, so mazes
-are crossed with runs. Test-maze metrics (pass@1, pass@k, their gap, alpha_k) get a percentile
-bootstrap that resamples the three sources of noise independently: warm-up seeds with replacement,
-replicates with replacement within each drawn seed, and one resample of the ``M`` test mazes shared
-by every run (the same maze is hard for every run, so resampling it per run would understate the
-maze noise). The 95% interval is the 2.5-97.5 percentile range over 2000 resamples. Metrics stored
-only per run (entropy, distinct wrong answers) are bootstrapped over seeds and replicates alone. The
-report says how many seeds, replicates and mazes every number rests on; with one warm-up seed the
-intervals cover RL and maze noise, not the variation between warm-ups.
+Intervals (:mod:`passkrl.experiment.stats`). A study's runs are units ``(seed, replicate)``: ``W``
+warm-up seeds with ``R`` RL replicates each, every run evaluated on the same ``M`` test mazes (mazes are
+crossed with runs). Every number gets the crossed random-effects interval of ``stats`` (eq. 4): the
+warm-up means carry the warm-up, replicate and interaction noise with ``W - 1`` degrees of freedom, the
+maze effect its own part with ``M - 1``. With one warm-up seed the rows are its replicates and the
+interval does not cover the variation between warm-ups (the report says so). Its coverage is measured
+by simulation in tests/experiment/test_stats.py. Metrics stored only per run (entropy, distinct wrong
+answers) are intervals over the warm-up means alone.
 
-Claims compare two arms on the same runs' units and mazes, so their difference is bootstrapped
-*paired* (the same resampled units and mazes for both arms). Verdict: "reproduced" when the whole
-interval of ``better - worse`` lies above 0, "not reproduced" when it lies below 0 (the opposite
-holds), "inconclusive" otherwise.
+Claims compare two arms on the same runs' units and mazes, so their difference is taken *paired*
+(maze by maze, run by run) before the interval. A claim is a test of ``better - worse`` against 0, or,
+for a non-inferiority claim with ``margin``, against ``-margin``. A study's claims are one family:
+Holm's procedure adjusts their p-values, and each claim's adjusted interval is taken at the level of
+the Holm step that decides it, so it excludes the null exactly when the adjusted verdict rejects.
+Verdict: "reproduced" when the test rejects with the difference above the null, "not reproduced"
+when it rejects below (the opposite holds, or for non-inferiority: worse by more than the margin),
+"inconclusive" otherwise; both the unadjusted and the Holm verdict are kept.
 """
 
 from __future__ import annotations
@@ -26,19 +28,20 @@ from typing import Any
 
 import numpy as np
 
+from passkrl.experiment import stats
 from passkrl.experiment.runner import RunSpec
 from passkrl.experiment.studies import WARM_UP, Claim, Study
 from passkrl.metrics import pass_at_k
 from passkrl.runs import RunDir
 from passkrl.train.config import TrainConfig
 
-N_BOOTSTRAP = 2000
 PER_MAZE = ("pass@1", "pass@k", "gap", "alpha_k")
 PER_RUN = ("entropy", "distinct_wrong")
 SIZE_SETS = ("all", "trained", "unseen")
 PASS_K = TrainConfig.k
-"""The k of the studies' pass@k (and of alpha_k = k (1 - p)^(k-1)): the trainer's default training k,
-estimated without bias from every test maze's ``eval_samples`` answers (eq. 3)."""
+"""The default primary k of a study's pass@k (and of alpha_k = k (1 - p)^(k-1)): the trainer's training k,
+estimated without bias from every test maze's ``eval_samples`` answers (eq. 3). A study may declare
+another (``Study.pass_k``); every k from 1 to the samples per maze is reported as well."""
 
 
 @dataclass
@@ -65,7 +68,7 @@ def load_run(spec: RunSpec) -> RunRecords:
     return RunRecords(spec, evals, files.seconds(), step_times)
 
 
-def per_maze(record: dict[str, Any], metric: str, sizes: str, train_sizes: set[int]) -> np.ndarray:
+def per_maze(record: dict[str, Any], metric: str, sizes: str, train_sizes: set[int], k: int = PASS_K) -> np.ndarray:
     """Per-maze values of a test metric in an evaluation record, on the chosen maze sizes."""
     n = int(record["samples_per_maze"])
     correct = np.asarray(record["correct"], dtype=np.int64)
@@ -79,7 +82,9 @@ def per_maze(record: dict[str, Any], metric: str, sizes: str, train_sizes: set[i
     correct = correct[keep]
     if metric == "pass@1":
         return correct / n
-    k = min(PASS_K, n)
+    if metric.startswith("pass@") and metric[5:].isdigit():  # pass@<k> at an explicit k
+        return np.asarray(pass_at_k(n, correct, int(metric[5:])), dtype=np.float64)
+    k = min(k, n)
     if metric == "pass@k":
         return np.asarray(pass_at_k(n, correct, k), dtype=np.float64)
     if metric == "gap":
@@ -89,62 +94,41 @@ def per_maze(record: dict[str, Any], metric: str, sizes: str, train_sizes: set[i
     raise ValueError(f"unknown per-maze metric {metric!r}")
 
 
-def _bootstrap_means(values: np.ndarray, seeds: np.ndarray, rng: np.random.Generator, *, mazes: bool) -> np.ndarray:
-    """``[N_BOOTSTRAP]`` resampled means of ``values`` ``[U, M]`` (U runs, M mazes shared by all runs).
-
-    Resamples warm-up seeds, replicates within each drawn seed (``seeds[u]`` is run u's warm-up
-    seed; every seed has the same number of replicates), and, if ``mazes``, the M mazes once per draw.
-    """
-    groups = [np.flatnonzero(seeds == s) for s in np.unique(seeds)]
-    if len({g.size for g in groups}) != 1:
-        raise ValueError(f"every warm-up seed needs the same number of replicates, got {[g.size for g in groups]}")
-    units = np.stack(groups)  # [W, R] run indices
-    n_seeds, n_replicates = units.shape
-    if mazes:
-        pick_mazes = rng.integers(0, values.shape[1], size=(N_BOOTSTRAP, values.shape[1]))  # [B, M]
-        run_means = values[:, pick_mazes].mean(axis=2)  # [U, B]
-    else:
-        run_means = np.repeat(values.mean(axis=1, keepdims=True), N_BOOTSTRAP, axis=1)  # [U, B]
-    pick_seeds = rng.integers(0, n_seeds, size=(N_BOOTSTRAP, n_seeds))  # [B, W]
-    pick_replicates = rng.integers(0, n_replicates, size=(N_BOOTSTRAP, n_seeds, n_replicates))  # [B, W, R]
-    runs = units[pick_seeds[:, :, None], pick_replicates].reshape(N_BOOTSTRAP, -1)  # [B, W*R]
-    return run_means[runs, np.arange(N_BOOTSTRAP)[:, None]].mean(axis=1)
+def summarise(values_by_run: list[np.ndarray], seeds: list[int], *, null: float = 0.0) -> dict[str, Any]:
+    """Mean over runs of the per-run means, with its 95% interval (``seeds``: each run's warm-up seed)."""
+    return stats.crossed_interval(values_by_run, seeds, null=null)
 
 
-def summarise(values_by_run: list[np.ndarray], seeds: list[int], *, mazes: bool, seed: int = 0) -> dict[str, Any]:
-    """Mean over runs of the per-run means, with its 95% bootstrap interval (``seeds``: each run's warm-up seed)."""
-    if any(v.size == 0 for v in values_by_run):  # e.g. no unseen maze sizes in this study's test set
-        return {"mean": None, "low": None, "high": None, "per_run": []}
-    rng = np.random.default_rng(seed)
-    values = np.stack(values_by_run)  # [U, M]: the same test mazes, in the same order, for every run
-    per_run = values.mean(axis=1)
-    draws = _bootstrap_means(values, np.asarray(seeds), rng, mazes=mazes)
-    low, high = np.nanpercentile(draws, [2.5, 97.5])
-    return {"mean": float(per_run.mean()), "low": float(low), "high": float(high), "per_run": per_run.tolist()}
-
-
-def paired_difference(better: list[np.ndarray], worse: list[np.ndarray], seeds: list[int], *, mazes: bool,
-                      seed: int = 0) -> dict[str, Any]:
-    """Mean of ``better - worse`` (paired by run unit and maze) with its 95% bootstrap interval."""
+def paired_difference(better: list[np.ndarray], worse: list[np.ndarray], seeds: list[int], *,
+                      null: float = 0.0) -> dict[str, Any]:
+    """Mean of ``better - worse`` (paired by run unit and maze) with its 95% interval and p-value against ``null``."""
     differences = [b - w for b, w in zip(better, worse, strict=True)]
-    return summarise(differences, seeds, mazes=mazes, seed=seed)
+    return summarise(differences, seeds, null=null)
 
 
-def verdict(difference: dict[str, Any]) -> str:
-    if difference["mean"] is None:
-        return "not measured"
-    if difference["low"] > 0:
-        return "reproduced"
-    if difference["high"] < 0:
-        return "not reproduced"
-    return "inconclusive"
+def adjust(claims: list[dict[str, Any]]) -> None:
+    """Holm over a study's measured claims: adjusted p, the adjusted interval and both verdicts, in place."""
+    measured = [c for c in claims if c["difference"]["p"] is not None]
+    adjusted = stats.holm([c["difference"]["p"] for c in measured])
+    levels = stats.holm_levels([c["difference"]["p"] for c in measured])
+    for claim, p_holm, level in zip(measured, adjusted, levels, strict=True):
+        difference = claim["difference"]
+        low, high = stats.interval_at(difference["mean"], difference["parts"], level)
+        claim["holm"] = {"p": p_holm, "level": 1.0 - level, "low": low, "high": high}
+    for claim in claims:
+        difference, null = claim["difference"], claim["null"]
+        claim["verdict_unadjusted"] = stats.verdict(difference["mean"], difference["p"], null)
+        claim["verdict"] = stats.verdict(difference["mean"], claim.get("holm", {}).get("p"), null)
+        if difference["mean"] is not None and difference["p"] is None:
+            claim["verdict"] = claim["verdict_unadjusted"] = "no interval (one run)"
 
 
-def _values(runs: list[RunRecords], metric: str, sizes: str, train_sizes: set[int], which: int = -1) -> list[np.ndarray]:
-    if metric in PER_MAZE:
+def _values(runs: list[RunRecords], metric: str, sizes: str, train_sizes: set[int], which: int = -1,
+            k: int = PASS_K) -> list[np.ndarray]:
+    if metric in PER_MAZE or metric.startswith("pass@"):
         if any(r.evals[which]["sizes"] != runs[0].evals[which]["sizes"] for r in runs):
             raise ValueError("runs of one study were evaluated on different test mazes; rerun them with one test pool")
-        return [per_maze(r.evals[which], metric, sizes, train_sizes) for r in runs]
+        return [per_maze(r.evals[which], metric, sizes, train_sizes, k) for r in runs]
     return [np.array([float(r.evals[which][metric])]) for r in runs]
 
 
@@ -161,6 +145,10 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
     unit_seeds = [seed for seed, _ in units]
     runs_by_arm = {label: _in_unit_order(runs, units, label) for label, runs in runs_by_arm.items()}
     samples = int(next(iter(runs_by_arm.values()))[0].final["samples_per_maze"])
+    k = min(study.pass_k, samples)
+
+    def summary(runs: list[RunRecords], metric: str, sizes: str = "all", which: int = -1) -> dict[str, Any]:
+        return summarise(_values(runs, metric, sizes, train_sizes, which=which, k=k), unit_seeds)
 
     arms = []
     for arm in study.arms:
@@ -168,10 +156,8 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
         final, before = {}, {}
         for metric in PER_MAZE + PER_RUN:
             for sizes in SIZE_SETS if metric in PER_MAZE else ("all",):
-                key = f"{metric}/{sizes}"
-                mazes = metric in PER_MAZE
-                final[key] = summarise(_values(runs, metric, sizes, train_sizes), unit_seeds, mazes=mazes)
-                before[key] = summarise(_values(runs, metric, sizes, train_sizes, which=0), unit_seeds, mazes=mazes)
+                final[f"{metric}/{sizes}"] = summary(runs, metric, sizes)
+                before[f"{metric}/{sizes}"] = summary(runs, metric, sizes, which=0)
         arms.append({
             "label": arm.label,
             "note": arm.note,
@@ -181,11 +167,14 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
             "step_ms": _median_step_ms(runs),
             "final": final,
             "before": before,
+            # every k from 1 to the samples per maze, on all test sizes
+            "pass_at_every_k": {"final": [summary(runs, f"pass@{j}") for j in range(1, samples + 1)],
+                                "before": [summary(runs, f"pass@{j}", which=0) for j in range(1, samples + 1)]},
         })
 
-    claims = []
-    for claim in study.claims:
-        claims.append(_judge(claim, runs_by_arm, unit_seeds, train_sizes))
+    claims = [_judge(claim, runs_by_arm, unit_seeds, train_sizes, k) for claim in study.claims]
+    adjust(claims)
+    claims[study.primary]["primary"] = True
 
     curves: dict[str, Any] = {}
     for metric in study.curves:
@@ -193,8 +182,7 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
         for arm in study.arms:
             runs = runs_by_arm[arm.label]
             steps = [int(record["step"]) for record in runs[0].evals]
-            points = [summarise(_values(runs, metric, "all", train_sizes, which=i), unit_seeds, mazes=metric in PER_MAZE)
-                      for i in range(len(steps))]
+            points = [summary(runs, metric, which=i) for i in range(len(steps))]
             curves[metric][arm.label] = {
                 "steps": steps,
                 "mean": [p["mean"] for p in points],
@@ -210,12 +198,14 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
         "replicates": len(units) // len(seeds),
         "units": [list(unit) for unit in units],
         "rl_steps": first.rl_steps,
+        "eval_pool": first.eval_pool,
         "test_mazes_per_size": first.n_test_mazes,
         "test_sizes": test_sizes,
         "train_sizes": sorted(train_sizes),
         "samples_per_maze": samples,
-        "k_of_pass_at_k": min(PASS_K, samples),
-        "n_bootstrap": N_BOOTSTRAP,
+        "k_of_pass_at_k": k,
+        "statistics": {"method": "crossed random effects, eq. (4) of passkrl.experiment.stats", "alpha": stats.ALPHA,
+                       "rows": "warm-ups" if len(seeds) > 1 else "replicates", "multiplicity": "Holm, over the study's claims"},
         "arms": arms,
         "claims": claims,
         "curves": curves,
@@ -240,7 +230,7 @@ def _in_unit_order(runs: list[RunRecords], units: list[tuple[int, int]], label: 
 
 
 def _judge(claim: Claim, runs_by_arm: dict[str, list[RunRecords]], unit_seeds: list[int],
-           train_sizes: set[int]) -> dict[str, Any]:
+           train_sizes: set[int], k: int = PASS_K) -> dict[str, Any]:
     """``runs_by_arm``: every arm's runs in unit order (``unit_seeds``: each unit's warm-up seed)."""
     if claim.better == WARM_UP == claim.worse:
         raise ValueError(f"claim {claim.text!r} compares the warm-up with itself")
@@ -249,15 +239,10 @@ def _judge(claim: Claim, runs_by_arm: dict[str, list[RunRecords]], unit_seeds: l
     def values(label: str) -> list[np.ndarray]:
         # WARM_UP: the other arm's own runs at step 0, so the difference is that arm's change during RL
         runs = runs_by_arm[other if label == WARM_UP else label]
-        return _values(runs, claim.metric, claim.sizes, train_sizes, which=0 if label == WARM_UP else -1)
+        return _values(runs, claim.metric, claim.sizes, train_sizes, which=0 if label == WARM_UP else -1, k=k)
 
-    mazes = claim.metric in PER_MAZE
-    difference = paired_difference(
-        values(claim.better),
-        values(claim.worse),
-        unit_seeds,
-        mazes=mazes,
-    )
+    null = -claim.margin if claim.margin is not None else 0.0
+    difference = paired_difference(values(claim.better), values(claim.worse), unit_seeds, null=null)
     return {
         "text": claim.text,
         "source": claim.source,
@@ -265,8 +250,9 @@ def _judge(claim: Claim, runs_by_arm: dict[str, list[RunRecords]], unit_seeds: l
         "sizes": claim.sizes,
         "better": claim.better,
         "worse": claim.worse,
+        "margin": claim.margin,
+        "null": null,
         "difference": difference,
-        "verdict": verdict(difference),
     }
 
 

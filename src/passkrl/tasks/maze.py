@@ -450,39 +450,53 @@ def train_test_split(train_sizes: Sequence[int] = PAPER_TRAIN_SIZES,
     return train, test
 
 
-TEST_POOL_SEED = 20_250_814
-"""Root of the held-out test pool's streams: fixed, so every run, seed and warm-up meets the same test mazes."""
+VALIDATION_POOL_SEED = 20_250_814
+"""Root of the validation pool's streams. Every regime choice (the defaults, docs/training.md's tables, the
+studies' settings) is made on this pool; it was the only held-out pool before the test pool existed, so
+everything tuned until then was tuned here."""
+TEST_POOL_SEED = 20_261_203
+"""Root of the test pool's streams, fixed on 2026-12-03 before any study was rerun on it. The committed
+studies and the closing table of ``passkrl train`` report this pool; no setting is ever chosen on it."""
 TEST_POOL_MAX = 512
-"""Mazes per size in the held-out pool; evaluations use its first ``n`` of each size."""
+"""Mazes per size in each pool; evaluations use its first ``n`` of each size."""
+POOLS = ("test", "validation")
 
 
-def held_out_pool(sizes: Sequence[int], n_per_size: int) -> list[Maze]:
-    """The first ``n_per_size`` mazes of each size of the fixed held-out pool, size by size.
+def held_out_pool(sizes: Sequence[int], n_per_size: int, pool: str = "test") -> list[Maze]:
+    """The first ``n_per_size`` mazes of each size of a fixed held-out pool, size by size.
 
-    Each size has its own stream ``[TEST_POOL_SEED, size]``, independent of any run's seed, of the
-    other sizes and of ``n_per_size`` (a larger evaluation extends a smaller one). Training draws
-    exclude the whole pool of their sizes (:func:`train_mazes`), so asking for more test mazes never
-    changes the training data, and no test maze is ever trained on.
+    ``pool``: "test" (what results report) or "validation" (where settings are chosen). Each size of
+    each pool has its own stream (``[TEST_POOL_SEED, size]``, ``[VALIDATION_POOL_SEED, size]``),
+    independent of any run's seed, of the other sizes and of ``n_per_size`` (a larger evaluation
+    extends a smaller one). The test pool excludes the validation pool's grids, and training draws
+    exclude both pools of their sizes (:func:`train_mazes`): the three share no maze, and asking for
+    more held-out mazes never changes the training data.
     """
     sizes = _check_sizes(sizes)
+    if pool not in POOLS:
+        raise ValueError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
     if isinstance(n_per_size, bool) or not isinstance(n_per_size, (int, np.integer)) or not 1 <= n_per_size <= TEST_POOL_MAX:
-        raise ValueError(f"test mazes per size must be an int in [1, {TEST_POOL_MAX}], got {n_per_size!r}")
-    return [maze for size in dict.fromkeys(sizes) for maze in _pool_of(size)[:n_per_size]]
+        raise ValueError(f"held-out mazes per size must be an int in [1, {TEST_POOL_MAX}], got {n_per_size!r}")
+    return [maze for size in dict.fromkeys(sizes) for maze in _pool_of(size, pool)[:n_per_size]]
 
 
-_POOLS: dict[int, list[Maze]] = {}
+_POOLS: dict[tuple[int, str], list[Maze]] = {}
 
 
-def _pool_of(size: int) -> list[Maze]:
-    if size not in _POOLS:
-        _POOLS[size] = make_mazes([size], TEST_POOL_MAX, [TEST_POOL_SEED, size])
-    return _POOLS[size]
+def _pool_of(size: int, pool: str) -> list[Maze]:
+    if (size, pool) not in _POOLS:
+        if pool == "validation":
+            _POOLS[size, pool] = make_mazes([size], TEST_POOL_MAX, [VALIDATION_POOL_SEED, size])
+        else:
+            validation = {maze.grid for maze in _pool_of(size, "validation")}
+            _POOLS[size, pool] = make_mazes([size], TEST_POOL_MAX, [TEST_POOL_SEED, size], exclude=validation)
+    return _POOLS[size, pool]
 
 
 def train_mazes(sizes: Sequence[int], n: int, seed: int) -> list[Maze]:
-    """``n`` distinct training mazes of ``sizes`` from the stream ``[seed, 0]``, none in the held-out pool."""
+    """``n`` distinct training mazes of ``sizes`` from the stream ``[seed, 0]``, none in either held-out pool."""
     sizes = _check_sizes(sizes)
-    held_out = {maze.grid for size in dict.fromkeys(sizes) for maze in _pool_of(size)}
+    held_out = {maze.grid for size in dict.fromkeys(sizes) for pool in POOLS for maze in _pool_of(size, pool)}
     return make_mazes(sizes, n, split_seed(seed, "train"), exclude=held_out)
 
 

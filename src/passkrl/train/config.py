@@ -7,7 +7,7 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from passkrl.core.schedule import KSchedule
 from passkrl.parsing import IntTuple, int_list, ints_text, json_object
@@ -103,8 +103,11 @@ class TrainConfig:
     n_train_mazes: int = 20000
     """Distinct training mazes (or problems of a non-maze --task)."""
     n_test_mazes: int = 128
-    """Held-out test mazes per test size (the first of a fixed pool of 512 per size that training never sees; not
+    """Held-out mazes per test size (the first of a fixed pool of 512 per size that training never sees; not
     part of the warm-up, so changing it reuses the cached warm-up), or problems per data set / kind of a text task."""
+    eval_pool: Literal["test", "validation"] = "test"
+    """Which held-out pool to evaluate on: "test" (what results report; never used to choose a setting) or
+    "validation" (where settings are chosen). The two pools and the training data share no maze."""
 
     # --- model
     model: Path | None = None
@@ -196,6 +199,8 @@ class TrainConfig:
                 if size < 7 or size % 2 == 0:
                     raise ValueError(f"--{name.replace('_', '-')}: maze sizes must be odd and >= 7 (the held-out pool "
                                      f"needs 512 distinct mazes per size; 5x5 has about 160), got {size}")
+        if self.eval_pool not in ("test", "validation"):
+            raise ValueError(f"--eval-pool must be test or validation, got {self.eval_pool!r}")
         positive = ("n_train_mazes", "n_test_mazes", "d_model", "n_layers", "n_heads", "warmup_batch_size",
                     "n_prompts", "n_rollouts", "mini_batches", "dynamic_max_rounds", "eval_every", "eval_samples", "checkpoint_every")
         for name in positive:

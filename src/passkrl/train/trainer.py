@@ -65,13 +65,14 @@ class MazeData:
 
 
 def make_data(cfg: TrainConfig) -> MazeData:
-    """Training mazes of the run's seed, and the first ``n_test_mazes`` of each test size of the fixed held-out pool."""
+    """Training mazes of the run's seed, and the first ``n_test_mazes`` of each test size of the fixed held-out
+    pool ``eval_pool`` (the test pool, or the validation pool where settings are chosen)."""
     from passkrl.tasks import maze
 
     if cfg.task != "maze":
         return MazeData(*text_policy.make_text_data(cfg))
     train = maze.train_mazes(cfg.train_sizes, cfg.n_train_mazes, cfg.seed)
-    test = maze.held_out_pool(cfg.test_sizes, cfg.n_test_mazes)
+    test = maze.held_out_pool(cfg.test_sizes, cfg.n_test_mazes, cfg.eval_pool)
     return MazeData(train, test)
 
 

@@ -29,7 +29,7 @@ WARMUP_FIELDS = ("task", "model", "max_new_tokens", "seed", "train_sizes", "n_tr
 pool is fixed and training excludes all of it (``passkrl.tasks.maze.held_out_pool``)."""
 TEXT_TASK_FIELDS = ("n_test_mazes", "task_options", "partial_credit")
 """A text task's training problems exclude its test problems, so for it these count too."""
-CACHE_VERSION = 2  # 2: rotary positions, the fixed held-out maze pool
+CACHE_VERSION = 3  # 2: rotary positions, the fixed held-out maze pool; 3: training excludes the test and validation pools
 
 
 def cache_dir() -> Path:
