@@ -44,12 +44,18 @@ def test_miniature_study_end_to_end_report_matches_results_json(tmp_path, monkey
 
     # the report opens with the claims table, and its numbers are those of results.json
     assert report.splitlines()[2].startswith("| claim | paper | our result")
-    claim_rows = [line for line in report.splitlines() if line.startswith("| the pass@k - pass@1 gap")]
+    claim_rows = [line for line in report.splitlines() if line.startswith("| **primary:** the pass@k - pass@1 gap")]
     assert len(claim_rows) == len(numbers["claims"]) == 1
     mean, low, high = map(float, re.search(NUMBER, claim_rows[0]).groups())
     difference = numbers["claims"][0]["difference"]
     assert (mean, low, high) == tuple(round(difference[key], 3) for key in ("mean", "low", "high"))
     assert f"**{numbers['claims'][0]['verdict']}**" in claim_rows[0]
+    holm = numbers["claims"][0]["holm"]  # a family of one: Holm changes nothing
+    assert holm["p"] == pytest.approx(difference["p"]) and holm["level"] == pytest.approx(0.95)
+    assert f"[{holm['low']:.3f}, {holm['high']:.3f}] (95.0%)" in claim_rows[0]
+    assert numbers["statistics"]["rows"] == "replicates" and "**not** the variation between warm-ups" in report
+    # every k from 1 to the samples per maze, recomputed from the runs below
+    assert len(numbers["arms"][0]["pass_at_every_k"]["final"]) == numbers["samples_per_maze"]
     for arm in numbers["arms"]:
         row = next(line for line in report.splitlines() if line.startswith(f"| {arm['label']} |"))
         cells = re.findall(NUMBER, row)
@@ -79,12 +85,14 @@ def test_miniature_study_end_to_end_report_matches_results_json(tmp_path, monkey
             assert arm["final"]["pass@k/all"]["per_run"][index] == pytest.approx(np.mean(pass_at_k(n, correct, k)))
             unseen = ~np.isin(final["sizes"], list(train_sizes))
             assert arm["final"]["pass@1/unseen"]["per_run"][index] == pytest.approx(correct[unseen].mean() / n)
+            for j, summary in enumerate(arm["pass_at_every_k"]["final"], start=1):
+                assert summary["per_run"][index] == pytest.approx(np.mean(pass_at_k(n, correct, j)))
         assert evals_by_run[0][0]["correct"] == evals_by_run[1][0]["correct"]
     # a claim against the warm-up is each run's change during RL, paired run by run and maze by maze
     specs = runner.plan(get_study("diagnostic"), 1, quick=False, out=out, replicates=2,
                         base=parse_settings([f"{name}={value}" for name, value in TINY.items()]))
     runs_by_arm = {arm: [results.load_run(s) for s in specs if s.arm.label == arm] for arm in ("pass@1", "pass@k analytic")}
-    judged = results._judge(Claim("falls", "test", WARM_UP, "pass@1"), runs_by_arm, [0, 0], train_sizes)
+    judged = results._judge(Claim("falls", "§0", WARM_UP, "pass@1"), runs_by_arm, [0, 0], train_sizes)
     changes = []
     for run in runs_by_arm["pass@1"]:
         start, end = (np.asarray(run.evals[i]["correct"]) for i in (0, -1))
@@ -101,7 +109,7 @@ def test_miniature_study_end_to_end_report_matches_results_json(tmp_path, monkey
     assert numbers["extras"]["tabular_diagnostic"]["max_abs_pkpo_minus_alpha_k"] < 1e-10
 
     # plots are real PNG files, linked from the report; the index lists the study
-    for name in ("final.png", "curves.png"):
+    for name in ("final.png", "curves.png", "pass_at_k.png"):
         assert (study_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"]({name})" in report
     assert "diagnostic/report.md" in (out / "README.md").read_text()
@@ -206,45 +214,57 @@ def test_bad_input_is_a_clear_error(tmp_path):
         runner.choose_jobs(0, 3)
 
 
-def test_bootstrap_interval_and_verdicts():
+def test_paired_differences_intervals_and_verdicts():
     rng = np.random.default_rng(0)
     better = [rng.random(40) * 0.2 + 0.5 for _ in range(3)]
     worse = [b - 0.1 for b in better]
     seeds = [0, 1, 2]
-    diff = results.paired_difference(better, worse, seeds, mazes=True)
+    diff = results.paired_difference(better, worse, seeds)
     assert diff["mean"] == pytest.approx(0.1)
     assert diff["low"] == pytest.approx(0.1) and diff["high"] == pytest.approx(0.1)  # paired: no noise at all
-    assert results.verdict(diff) == "reproduced"
-    assert results.verdict(results.paired_difference(worse, better, seeds, mazes=True)) == "not reproduced"
-    noisy = results.paired_difference(better, [rng.random(40) * 0.2 + 0.5 for _ in range(3)], seeds, mazes=True)
+    noisy = results.paired_difference(better, [rng.random(40) * 0.2 + 0.5 for _ in range(3)], seeds)
     assert noisy["low"] < noisy["mean"] < noisy["high"]
-    assert results.verdict(noisy) == "inconclusive"
-    summary = results.summarise(better, seeds, mazes=True)
+    claims = [{"difference": diff, "null": 0.0}, {"difference": noisy, "null": 0.0},
+              {"difference": results.paired_difference(worse, better, seeds), "null": 0.0}]
+    results.adjust(claims)
+    assert [c["verdict"] for c in claims] == ["reproduced", "inconclusive", "not reproduced"]
+    for claim in claims:  # the adjusted interval is at least as wide as the unadjusted one
+        assert claim["holm"]["low"] <= claim["difference"]["low"] + 1e-12
+        assert claim["holm"]["p"] >= claim["difference"]["p"]
+    summary = results.summarise(better, seeds)
     assert summary["low"] <= summary["mean"] <= summary["high"]
-    assert results.summarise([np.array([])], [0], mazes=True)["mean"] is None
+    assert results.summarise([np.array([])], [0])["mean"] is None
     with pytest.raises(ValueError, match="same number of replicates"):
-        results.summarise(better, [0, 0, 1], mazes=True)
+        results.summarise(better, [0, 0, 1])
 
 
-@pytest.mark.parametrize("seeds", [[0] * 6, [0, 0, 0, 1, 1, 1], list(range(6))])
-def test_crossed_bootstrap_width_matches_the_two_noise_sources(seeds):
-    """values[u, m] = maze effect + run effect: the 95% interval of the mean has the half-width
-    1.96 * sqrt(var_maze / M + var_run / U) that both sources give (mazes shared by all runs)."""
-    rng = np.random.default_rng(1)
-    n_mazes = 400
-    maze = rng.normal(0.0, 1.0, n_mazes)
-    run = np.array([-0.3, 0.1, 0.4, -0.2, 0.25, -0.25])
-    values = [maze + r for r in run]
-    summary = results.summarise(values, seeds, mazes=True)
-    # the bootstrap of U runs and M mazes uses the plug-in variances
-    expected = 1.96 * np.sqrt(maze.var() / n_mazes + run.var() / run.size)
-    if len(set(seeds)) == 2:  # 2 seeds x 3 replicates: seeds drawn, then replicates within
-        by_seed = run.reshape(2, 3)
-        expected = 1.96 * np.sqrt(maze.var() / n_mazes + by_seed.mean(axis=1).var() / 2 + by_seed.var(axis=1).mean() / 6)
-    half_width = (summary["high"] - summary["low"]) / 2
-    assert half_width == pytest.approx(expected, rel=0.15)
-    # resampling mazes per run instead would shrink the maze term by U
-    assert half_width > 1.96 * np.sqrt(maze.var() / (n_mazes * run.size) + run.var() / run.size)
+def test_holm_can_turn_a_claim_inconclusive_and_margins_decide_non_inferiority():
+    """Two claims each just significant alone beside a strong one: Holm keeps the strong one and turns
+    the two inconclusive; a small loss within the margin is non-inferior, a larger one is not."""
+    rng = np.random.default_rng(5)
+    maze = rng.normal(0, 0.1, 300)
+    runs = [0.0, 0.004, -0.004, 0.002, -0.002, 0.0]  # [W=3, R=2] run effects
+    seeds = [0, 0, 1, 1, 2, 2]
+
+    def claim(shift: float, margin: float | None = None) -> dict:
+        null = -margin if margin is not None else 0.0
+        return {"difference": results.paired_difference([maze + r + shift for r in runs], [maze] * 6, seeds, null=null),
+                "null": null}
+
+    # warm-up means of the run effects: 0.002, -0.001, -0.001, so se = 0.001 with 2 degrees of freedom
+    strong, weak, weaker = claim(0.05), claim(0.0055), claim(0.005)
+    assert strong["difference"]["p"] < 0.001
+    assert weak["difference"]["p"] == pytest.approx(0.0315, abs=5e-4)  # t = 5.5
+    assert weaker["difference"]["p"] == pytest.approx(0.0377, abs=5e-4)  # t = 5
+    family = [strong, weak, weaker]
+    results.adjust(family)
+    assert [c["verdict_unadjusted"] for c in family] == ["reproduced"] * 3
+    assert [c["verdict"] for c in family] == ["reproduced", "inconclusive", "inconclusive"]
+    assert family[0]["holm"]["low"] > 0 and family[1]["holm"]["low"] < 0 and family[2]["holm"]["low"] < 0
+    assert [c["holm"]["level"] for c in family] == pytest.approx([1 - 0.05 / 3, 1 - 0.05 / 2, 1 - 0.05 / 2])
+    within, beyond = claim(-0.004, margin=0.03), claim(-0.06, margin=0.01)
+    results.adjust([within, beyond])
+    assert within["verdict"] == "reproduced" and beyond["verdict"] == "not reproduced"
 
 
 def test_a_study_killed_after_its_runs_still_counts_their_time(tmp_path, monkeypatch):

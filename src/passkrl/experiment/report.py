@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from passkrl.io import write_text_atomic
-from passkrl.report.plotting import plot_with_band, save_png
+from passkrl.report.plotting import log2_k_axis, plot_with_band, save_png
 
 METRIC_NAMES = {
     "pass@1": "pass@1",
@@ -29,6 +29,8 @@ def fmt(value: float | None, digits: int = 3) -> str:
 def interval(summary: dict[str, Any], digits: int = 3) -> str:
     if summary["mean"] is None:
         return "n/a"
+    if summary["low"] is None:
+        return f"{fmt(summary['mean'], digits)} (one run: no interval)"
     return f"{fmt(summary['mean'], digits)} [{fmt(summary['low'], digits)}, {fmt(summary['high'], digits)}]"
 
 
@@ -48,17 +50,81 @@ def seeds_phrase(results: dict[str, Any]) -> str:
     return f"{n} runs per arm: RL replicates 0-{replicates - 1} of {which} {', '.join(map(str, seeds))}"
 
 
+def _test(claim: dict[str, Any]) -> str:
+    margin = claim.get("margin")
+    return f"non-inferiority, > -{margin:g}" if margin is not None else "> 0"
+
+
+def _holm_cell(claim: dict[str, Any]) -> str:
+    holm = claim.get("holm")
+    if not holm:
+        return "n/a"
+    return f"[{fmt(holm['low'])}, {fmt(holm['high'])}] ({100 * holm['level']:.1f}%), p = {holm['p']:.3g}"
+
+
 def claims_table(results: dict[str, Any]) -> list[str]:
     lines = [
-        "| claim | paper | our result: better - worse, mean [95% CI] | verdict |",
-        "|---|---|---|---|",
+        "| claim | paper | our result: better - worse, mean [95% CI] | test | verdict | "
+        "Holm-adjusted interval (level), p | verdict, Holm |",
+        "|---|---|---|---|---|---|---|",
     ]
     for claim in results["claims"]:
         metric = _metric_label(claim["metric"], results)
         where = {"all": "all test sizes", "trained": "trained sizes", "unseen": "unseen sizes"}[claim["sizes"]]
         result = f"{claim['better']} - {claim['worse']}, {metric} ({where}): {interval(claim['difference'])}"
-        lines.append(f"| {claim['text']} | {claim['source']} | {result} | **{claim['verdict']}** |")
+        text = f"**primary:** {claim['text']}" if claim.get("primary") else claim["text"]
+        lines.append(f"| {text} | {claim['source']} | {result} | {_test(claim)} | "
+                     f"{claim.get('verdict_unadjusted', claim['verdict'])} | {_holm_cell(claim)} | **{claim['verdict']}** |")
     return lines
+
+
+def per_warmup_table(results: dict[str, Any]) -> list[str]:
+    """Each claim's difference on every warm-up (mean over its replicates) beside the pooled one."""
+    seeds = results["seeds"]
+    if len(seeds) < 2:
+        return []
+    lines = ["| claim | " + " | ".join(f"warm-up {s}" for s in seeds) + " | pooled [95% CI] |",
+             "|---|" + "---|" * (len(seeds) + 1)]
+    for claim in results["claims"]:
+        per = claim["difference"].get("per_warmup") or []
+        cells = [fmt(v) for v in per] if per else ["n/a"] * len(seeds)
+        lines.append(f"| {claim['text']} | " + " | ".join(cells) + f" | {interval(claim['difference'])} |")
+    for arm in results["arms"]:
+        for metric in ("pass@1/all", "pass@k/all"):
+            summary = arm["final"][metric]
+            per = summary.get("per_warmup") or []
+            label = _metric_label(metric.split("/")[0], results)
+            cells = [fmt(v) for v in per] if per else ["n/a"] * len(seeds)
+            lines.append(f"| {arm['label']}: {label} | " + " | ".join(cells) + f" | {interval(summary)} |")
+    return lines
+
+
+def every_k_table(results: dict[str, Any]) -> list[str]:
+    """pass@k for every k from 1 to the samples per maze: the warm-up and every arm at the end (means)."""
+    arms = [arm for arm in results["arms"] if "pass_at_every_k" in arm]
+    if not arms:
+        return []
+    ks = range(1, len(arms[0]["pass_at_every_k"]["final"]) + 1)
+    lines = ["| arm | " + " | ".join(f"pass@{k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
+    lines.append("| (warm-up, before RL) | " + " | ".join(fmt(s["mean"]) for s in arms[0]["pass_at_every_k"]["before"]) + " |")
+    for arm in arms:
+        lines.append(f"| {arm['label']} | " + " | ".join(fmt(s["mean"]) for s in arm["pass_at_every_k"]["final"]) + " |")
+    return lines
+
+
+def statistics_line(results: dict[str, Any]) -> str:
+    """What the intervals cover, in one paragraph."""
+    if "statistics" not in results:  # a study reported before the crossed intervals
+        return (f"Intervals: 95% percentile bootstrap over replicates and test mazes ({results.get('n_bootstrap')} "
+                "resamples); no multiplicity adjustment.")
+    warmups = len(results["seeds"]) > 1
+    cover = ("the variation between warm-ups, RL replicates within them and the test mazes" if warmups else
+             "RL replicates and test mazes, **not** the variation between warm-ups (one warm-up seed)")
+    return (f"Intervals: 95%, crossed random-effects model with a t reference for each part (warm-up means with "
+            f"{len(results['seeds']) - 1 if warmups else results.get('replicates', 1) - 1} degrees of freedom, test "
+            f"mazes with their own; docs/experiments.md, \"Statistics\"); they cover {cover}. Every claim is a "
+            f"test against 0 (or against -margin for non-inferiority); the study's claims are adjusted together "
+            f"by Holm's procedure, and the verdict in bold is the adjusted one.")
 
 
 def arms_table(results: dict[str, Any]) -> list[str]:
@@ -177,18 +243,23 @@ def render(results: dict[str, Any], plots: list[str]) -> str:
         + (f" at commit `{results['commit']}`" if results.get("commit") else ""),
         "",
         (f"Setup: {seeds_phrase(results)}, {results['rl_steps']} RL steps per run, "
-        f"the same {results['test_mazes_per_size']} held-out test mazes per size for every run "
-        f"(sizes {', '.join(map(str, results['test_sizes']))}; trained on {', '.join(map(str, results['train_sizes']))}), "
+        f"the same {results['test_mazes_per_size']} mazes per size of the {results.get('eval_pool', 'held-out')} pool "
+        f"for every run (sizes {', '.join(map(str, results['test_sizes']))}; trained on "
+        f"{', '.join(map(str, results['train_sizes']))}), "
         f"{results['samples_per_maze']} samples per test maze at temperature 1.0, top-p 0.95; "
-        f"pass@k is pass@{results['k_of_pass_at_k']}, the training k, estimated without bias from those samples. "
-        f"Intervals: 95% bootstrap resampling warm-up seeds, replicates within them and the test mazes "
-        f"({results['n_bootstrap']} resamples; entropy and distinct answers over runs only)"
-        + ("; with one warm-up seed they cover RL and test-maze noise, not the variation between warm-ups." 
-           if len(results["seeds"]) == 1 else ".")),
+        f"pass@k is pass@{results['k_of_pass_at_k']}, the study's primary k, estimated without bias from those samples "
+        f"(every k is below)."),
+        "",
+        statistics_line(results),
         "",
     ]
     lines += [timing_line(results), ""]
     lines += ["## Results per arm (test set, end of training)", ""] + arms_table(results)
+    if every_k_table(results):
+        lines += ["", "### pass@k for every k (all test sizes, end of training; intervals in results.json)", ""]
+        lines += every_k_table(results)
+    if per_warmup_table(results):
+        lines += ["", "### Each warm-up beside the pooled result", ""] + per_warmup_table(results)
     for metric in ("pass@1", "pass@k"):
         if metric in results["curves"]:
             lines += ["", f"### Test {_metric_label(metric, results)} over training", ""] + curve_table(results, metric)
@@ -209,8 +280,11 @@ def draw(results: dict[str, Any], out_dir: Path) -> list[str]:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric in zip(axes, ("pass@1/all", "pass@k/all"), strict=True):
         means = [arm["final"][metric]["mean"] for arm in results["arms"]]
-        lows = [m - arm["final"][metric]["low"] for m, arm in zip(means, results["arms"], strict=True)]
-        highs = [arm["final"][metric]["high"] - m for m, arm in zip(means, results["arms"], strict=True)]
+        # no interval (a single run): no error bar
+        lows = [0.0 if arm["final"][metric]["low"] is None else m - arm["final"][metric]["low"]
+                for m, arm in zip(means, results["arms"], strict=True)]
+        highs = [0.0 if arm["final"][metric]["high"] is None else arm["final"][metric]["high"] - m
+                 for m, arm in zip(means, results["arms"], strict=True)]
         ax.bar(range(len(labels)), means, yerr=[lows, highs], capsize=4, color="#7aa6c2")
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels(labels, rotation=20, ha="right")
@@ -220,6 +294,24 @@ def draw(results: dict[str, Any], out_dir: Path) -> list[str]:
     fig.tight_layout()
     save_png(fig, out_dir / "final.png")
     names.append("final.png")
+
+    arms = [arm for arm in results["arms"] if "pass_at_every_k" in arm]
+    if arms:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ks = list(range(1, len(arms[0]["pass_at_every_k"]["final"]) + 1))
+        series = [("warm-up (before RL)", arms[0]["pass_at_every_k"]["before"])]
+        series += [(arm["label"], arm["pass_at_every_k"]["final"]) for arm in arms]
+        for label, points in series:
+            plot_with_band(ax, ks, [p["mean"] for p in points], [p["low"] for p in points],
+                           [p["high"] for p in points], label=label, marker=".")
+        log2_k_axis(ax, [k for k in ks if k & (k - 1) == 0])
+        ax.set_xlabel("k")
+        ax.set_ylabel("pass@k (test pool)")
+        ax.legend(fontsize=8)
+        ax.set_title("pass@k for every k at the end of training (95% CI)")
+        fig.tight_layout()
+        save_png(fig, out_dir / "pass_at_k.png")
+        names.append("pass_at_k.png")
 
     curves = results["curves"]
     if curves:

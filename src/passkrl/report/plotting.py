@@ -30,9 +30,12 @@ def save_png(fig: Any, path: str | os.PathLike, dpi: int = 120) -> None:
 
 def plot_with_band(ax: Any, x: Sequence[float], mean: Sequence[float], low: Sequence[float],
                    high: Sequence[float], *, label: str, color: str | None = None, marker: str = "o") -> None:
-    """Draw ``mean`` against ``x`` with a translucent band from ``low`` to ``high``."""
+    """Draw ``mean`` against ``x`` with a translucent band from ``low`` to ``high`` (None: no band there)."""
     (line,) = ax.plot(x, mean, marker=marker, label=label, color=color)
-    ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    def as_float(values: Sequence[float | None]) -> list[float]:
+        return [float("nan") if v is None else v for v in values]
+
+    ax.fill_between(x, as_float(low), as_float(high), color=line.get_color(), alpha=0.2, linewidth=0)
 
 
 def log2_k_axis(ax: Any, ks: Sequence[int]) -> None:
