@@ -174,3 +174,32 @@ def test_verdicts():
     # non-inferiority at margin 0.01: the null is -0.01
     assert stats.verdict(-0.005, 0.01, null=-0.01) == "reproduced"
     assert stats.verdict(-0.02, 0.01, null=-0.01) == "not reproduced"
+
+
+def test_the_committed_studies_rejudged_from_their_results_json():
+    """docs/results/rejudge.py: every committed claim gets an eq. (4) interval at least as wide as the
+    t interval of its five per-run differences alone (the rows part), and a Holm verdict."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    from scipy import stats as scipy_stats
+
+    root = Path(__file__).resolve().parents[2] / "docs" / "results"
+    spec = importlib.util.spec_from_file_location("rejudge", root / "rejudge.py")
+    rejudge = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rejudge)
+    judged = 0
+    for path in sorted(root.glob("*/results.json")):
+        results = json.loads(path.read_text())
+        if "statistics" in results:
+            continue
+        for row in rejudge.rejudge(results):
+            per_run = np.asarray(row["claim"]["difference"]["per_run"])
+            t_half = scipy_stats.t.ppf(0.975, per_run.size - 1) * per_run.std(ddof=1) / np.sqrt(per_run.size)
+            assert row["high"] - row["low"] >= 2 * t_half - 1e-12
+            assert row["holm_low"] <= row["low"] + 1e-12 and row["holm_high"] >= row["high"] - 1e-12
+            assert row["holm"] in ("reproduced", "not reproduced", "inconclusive")
+            judged += 1
+        assert "|" in rejudge.table(results["study"], rejudge.rejudge(results))
+    assert judged >= 20 or judged == 0  # 25 claims while the committed studies predate eq. (4)

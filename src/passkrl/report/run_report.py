@@ -95,7 +95,8 @@ def format_before_after(summary: dict[str, Any]) -> str:
     keys = _pass_keys(after)
     width = max(len(key) for key in keys) + 2
     task = summary.get("task", "maze")
-    held_out = "held-out mazes" if task == "maze" else f"held-out {task} problems"
+    pool = summary.get("eval_pool", "held-out")  # runs written before the test / validation split say "held-out"
+    held_out = f"{pool} pool: mazes" if task == "maze" else f"{pool} pool: {task} problems"
     lines = [f"\n{held_out} ({after['n_mazes']}, {after['samples_per_maze']} samples each, T=1.0, top-p 0.95)",
              f"{'':<22}" + "".join(f"{key:>{width + 2}}" for key in keys)]
     for label, record in (("after warm-up", before), (f"after RL (step {after['step']})", after)):

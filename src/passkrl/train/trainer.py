@@ -389,7 +389,7 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
         signal.signal(signal.SIGINT, previous)
     after = latest_eval if latest_eval["step"] == cfg.rl_steps else evaluate(policy, data.test, cfg, step=cfg.rl_steps)
     summary = {"before": before, "after": after, "estimator": cfg.estimator, "k": cfg.k, "k_schedule": cfg.k_schedule,
-               "task": cfg.task}
+               "task": cfg.task, "eval_pool": cfg.eval_pool}
     files.write_eval(summary)
     return summary
 
