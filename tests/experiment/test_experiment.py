@@ -286,3 +286,22 @@ def test_a_study_killed_after_its_runs_still_counts_their_time(tmp_path, monkeyp
     assert timing["warmup_s"] > 0 and timing["train_s"] > 0 and "processes" in timing
     report = (tmp_path / "exp" / "diagnostic" / "report.md").read_text()
     assert "none in this study" not in report
+
+
+def test_every_claim_names_where_it_is_made_and_every_study_a_primary_claim():
+    """A claim's source is a section, figure or table of the paper, Yu's note, or says that the paper
+    does not make it; the claim the paper's own words contradict is stated as the paper states it."""
+    pattern = re.compile(r"§\d|Fig\. \d|Tables? \d|Yu's note|not in the paper")
+    for study in STUDIES.values():
+        assert study.claims and 0 <= study.primary < len(study.claims)
+        for claim in study.claims:
+            assert pattern.search(claim.source), (study.name, claim.text, claim.source)
+            assert "Fig. 1," not in claim.source and claim.source != "Fig. 1"  # an Enigmata plot
+            if claim.margin is not None:
+                assert 0 < claim.margin < 0.1
+    main = get_study("main")
+    stable = next(c for c in main.claims if "stays stable" in c.text)
+    assert (stable.better, stable.worse, stable.margin) == ("pass@1", WARM_UP, 0.01)  # §2.2: "remains stable"
+    assert main.claims[main.primary].sizes == "trained"
+    with pytest.raises(ValueError, match="primary claim 3 is not one of its 1 claims"):
+        type(main)(name="x", title="x", question="x", arms=main.arms, claims=main.claims[:1], primary=3)

@@ -2,8 +2,8 @@
 
     passkrl experiment --list
     passkrl experiment main --quick --out runs/experiments       # under 15 minutes on 2 cores
-    passkrl experiment main --out runs/experiments               # the full study (5 RL replicates of one warm-up)
-    passkrl experiment main --seeds 2 --replicates 3 --out runs/experiments   # 2 warm-ups x 3 replicates
+    passkrl experiment main --out runs/experiments               # the full study (3 warm-ups x 2 RL replicates)
+    passkrl experiment main --seeds 5 --replicates 1 --out runs/experiments   # 5 warm-ups x 1 replicate
     passkrl experiment main --out runs/experiments --report-only # rebuild the report from finished runs
 
 Each study writes ``OUT/<study>/report.md``, ``results.json`` and PNG plots; ``OUT/README.md``
@@ -92,6 +92,10 @@ def list_studies() -> str:
         lines.append(f"{study.name:<12} {study.title}\n{'':<12} arms: {arms}")
         if study.settings:
             lines.append(f"{'':<12} every arm: " + ", ".join(f"{k}={v}" for k, v in study.settings.items()))
+        if study.claims:
+            primary = study.claims[study.primary]
+            lines.append(f"{'':<12} primary claim: {primary.text} ({primary.source}); "
+                         f"{len(study.claims)} claims, Holm-adjusted")
     return "\n".join(lines)
 
 
