@@ -95,7 +95,7 @@ def per_warmup_table(results: dict[str, Any]) -> list[str]:
             per = summary.get("per_warmup") or []
             label = _metric_label(metric.split("/")[0], results)
             cells = [fmt(v) for v in per] if per else ["n/a"] * len(seeds)
-            lines.append(f"| {arm['label']}: {label} | " + " | ".join(cells) + f" | {interval(summary)} |")
+            lines.append(f"| arm {arm['label']}, test {label} | " + " | ".join(cells) + f" | {interval(summary)} |")
     return lines
 
 
@@ -242,7 +242,7 @@ def render(results: dict[str, Any], plots: list[str]) -> str:
         f"Command: `{results.get('command', 'passkrl experiment ' + results['study'])}`"
         + (f" at commit `{results['commit']}`" if results.get("commit") else ""),
         "",
-        (f"Setup: {seeds_phrase(results)}, {results['rl_steps']} RL steps per run, "
+        (f"Setup: {seeds_phrase(results)}; {results['rl_steps']} RL steps per run; "
         f"the same {results['test_mazes_per_size']} mazes per size of the {results.get('eval_pool', 'held-out')} pool "
         f"for every run (sizes {', '.join(map(str, results['test_sizes']))}; trained on "
         f"{', '.join(map(str, results['train_sizes']))}), "
@@ -306,7 +306,7 @@ def draw(results: dict[str, Any], out_dir: Path) -> list[str]:
                            [p["high"] for p in points], label=label, marker=".")
         log2_k_axis(ax, [k for k in ks if k & (k - 1) == 0])
         ax.set_xlabel("k")
-        ax.set_ylabel("pass@k (test pool)")
+        ax.set_ylabel(f"pass@k ({results.get('eval_pool', 'held-out')} pool)")
         ax.legend(fontsize=8)
         ax.set_title("pass@k for every k at the end of training (95% CI)")
         fig.tight_layout()
