@@ -108,3 +108,22 @@ def check_output_file(path: str | os.PathLike | None, option: str, *, suffix: st
         if same:
             raise ValueError(f"{option} {str(path)!r} is the {input_option} file: writing it would destroy the input; "
                              "choose another output path")
+
+
+def check_output_dir(path: str | os.PathLike, option: str) -> None:
+    """Refuse, before anything is created, an output directory that cannot be one.
+
+    ``path`` may not exist yet; then its nearest existing ancestor must be a writable directory. A
+    file at ``path``, a file among its ancestors, or an unwritable ancestor is a ``ValueError``
+    naming the option and the path.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {str(path)!r} is a file, not a directory; choose a directory")
+    ancestor = path
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"{option} {str(path)!r}: {str(ancestor)!r} is a file, so no directory can be made under it")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {str(path)!r}: directory {str(ancestor)!r} is not writable")

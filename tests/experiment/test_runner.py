@@ -55,4 +55,53 @@ def test_a_worker_dies_with_its_killed_study_process(tmp_path):
 def test_a_second_study_on_a_busy_experiment_directory_refuses_with_the_pid(tmp_path):
     with directory_lock(tmp_path, "experiment directory"), \
             pytest.raises(ValueError, match=rf"experiment directory .* in use .*\(pid {os.getpid()}\)"):
-        run_study("main", seeds=1, quick=True, out=tmp_path, jobs=1, settings={}, report_only=True)
+        run_study("main", seeds=1, quick=True, out=tmp_path, jobs=1, settings={})
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().split(")")[-1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc")
+@pytest.mark.parametrize("to", ["study process", "process group"])
+def test_ctrl_c_stops_a_study_cleanly(tmp_path, to):
+    """Ctrl-C in the middle of the RL runs: exit 130 with one line, no traceback, no leaked-semaphore
+    warning, every worker gone and the experiment directory's lock free."""
+    out = tmp_path / "exp"
+    tiny = {"train_sizes": '"7"', "test_sizes": '"7"', "n_train_mazes": 200, "n_test_mazes": 2, "d_model": 32,
+            "n_layers": 1, "n_heads": 2, "warmup_steps": 20, "warmup_batch_size": 16, "rl_steps": 5000,
+            "n_prompts": 4, "n_rollouts": 8, "eval_every": 5000, "eval_samples": 4, "checkpoint_every": 5}
+    args = [sys.executable, "-m", "passkrl.cli", "experiment", "diagnostic", "--out", str(out), "--seeds", "1",
+            "--replicates", "1", "--jobs", "2"]
+    for name, value in tiny.items():
+        args += ["--set", f"{name}={value}"]
+    env = {**os.environ, "PASSKRL_CACHE": str(tmp_path / "cache")}
+    study = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(out.glob("runs/*/metrics.jsonl"))) < 2:
+        time.sleep(0.2)
+    assert len(list(out.glob("runs/*/metrics.jsonl"))) == 2, "the RL runs did not start"
+    workers = _children(study.pid)
+    if to == "study process":
+        study.send_signal(signal.SIGINT)
+    else:  # what a terminal's Ctrl-C does: every process of the group gets it
+        os.killpg(study.pid, signal.SIGINT)
+    _, stderr = study.communicate(timeout=60)
+    assert study.returncode == 130, stderr
+    assert "Traceback" not in stderr and "leaked semaphore" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == "passkrl: interrupted"
+    deadline = time.time() + 10
+    while any(_alive(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert workers and not any(_alive(pid) for pid in workers)
+    with directory_lock(out, "experiment directory"):  # free: taken at once
+        pass

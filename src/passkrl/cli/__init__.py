@@ -2,7 +2,7 @@
 
 Each sub-command (``passkrl.cli.<name>``) exposes ``main(argv: list[str]) -> int``; this file only
 dispatches, and imports a sub-command's module when it is used so that ``passkrl --help`` is instant.
-Shared option types are in :mod:`passkrl.cli.options`. No library module imports this package.
+Shared option types are in :mod:`passkrl.parsing`. No library module imports this package.
 """
 
 from __future__ import annotations
@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("passkrl: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as err:
-        # Bad input: one clear line, no traceback.
+    except (ValueError, OSError) as err:
+        # Bad input (or a path the system refuses: a file where a directory should be, a full disk):
+        # one clear line, no traceback.
         print(f"passkrl {name}: error: {err}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"passkrl {name}: error: out of memory; ask for smaller sizes", file=sys.stderr)
         return 2

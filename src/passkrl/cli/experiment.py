@@ -32,7 +32,7 @@ from passkrl.experiment.studies import (
     STUDIES,
     get_study,
 )
-from passkrl.io import write_json_atomic, write_text_atomic
+from passkrl.io import check_output_dir, write_json_atomic, write_text_atomic
 from passkrl.runs import directory_lock
 from passkrl.train.config import TrainConfig
 
@@ -104,16 +104,41 @@ def run_study(name: str, *, seeds: int | None, quick: bool, out: Path, jobs: int
               replicates: int | None = None) -> Path:
     """Run (or only report) study ``name`` in ``out``, holding ``out``'s lock throughout."""
     study = get_study(name)
-    with directory_lock(out, "experiment directory"):
-        return _run_study(study, seeds=seeds, quick=quick, out=out, jobs=jobs, settings=settings,
-                          report_only=report_only, command=command, replicates=replicates)
-
-
-def _run_study(study: Any, *, seeds: int | None, quick: bool, out: Path, jobs: int | None,
-               settings: dict[str, Any], report_only: bool, command: str | None, replicates: int | None) -> Path:
+    # Every check before anything is created: a refusal leaves no directory, lock or file behind.
+    runner.choose_jobs(jobs, 1)
+    check_output_dir(out, "--out")
+    check_settings(study, settings)
     n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else SEEDS)
     n_replicates = replicates if replicates is not None else (QUICK_REPLICATES if quick else REPLICATES)
     specs = runner.plan(study, n_seeds, quick=quick, out=out, base=settings, replicates=n_replicates)
+    if report_only:
+        _check_finished(study, specs)
+    with directory_lock(out, "experiment directory"):
+        return _run_study(study, specs, quick=quick, out=out, jobs=jobs, report_only=report_only, command=command)
+
+
+def check_settings(study: Any, settings: dict[str, Any]) -> None:
+    """Each ``--set`` value on its own, in the study's settings, as the trainer would check it.
+
+    An arm or ``--quick`` that sets the same field replaces the value for its runs; a value must be
+    valid even so, so that a typo never waits for the one arm that uses it.
+    """
+    for name, value in settings.items():
+        try:
+            TrainConfig(**{**study.settings, name: value}).validate()
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"--set {name}={json.dumps(value) if not isinstance(value, str) else value}: {err}") from None
+
+
+def _check_finished(study: Any, specs: list) -> None:
+    unfinished = [spec.run_dir.name for spec in specs if not spec.finished]
+    if unfinished:
+        raise ValueError(f"study {study.name!r} has unfinished runs ({', '.join(unfinished[:3])} ...); "
+                         "run it without --report-only first")
+
+
+def _run_study(study: Any, specs: list, *, quick: bool, out: Path, jobs: int | None, report_only: bool,
+               command: str | None) -> Path:
     study_dir = out / study.name
     study_dir.mkdir(parents=True, exist_ok=True)
     timing_path = study_dir / "timing.json"
@@ -151,10 +176,7 @@ def _run_study(study: Any, *, seeds: int | None, quick: bool, out: Path, jobs: i
             runner.execute(specs, jobs=jobs, log=tqdm.write, on_done=run_done, on_warmups_done=warmups_done)
         print(f"{study.name}: runs done in {(time.perf_counter() - started) / 60:.1f} min")
 
-    unfinished = [spec.run_dir.name for spec in specs if not spec.finished]
-    if unfinished:
-        raise ValueError(f"study {study.name!r} has unfinished runs ({', '.join(unfinished[:3])} ...); "
-                         "run it without --report-only first")
+    _check_finished(study, specs)
     numbers = results.collect(study, specs)
     numbers["quick"] = quick
     previous_path = study_dir / "results.json"
@@ -205,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list:
+        if args.study:
+            raise ValueError(f"--list takes no study name (got {args.study!r}); run passkrl experiment --list")
         print(list_studies())
         return 0
     if not args.study:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import tyro
 
+from passkrl.io import check_output_dir
 from passkrl.runs import RunDir
 from passkrl.train import checkpoint as ckpt
 from passkrl.train.config import TrainConfig, explicit_fields, resolve
@@ -53,6 +54,7 @@ def main(argv: list[str]) -> int:
         run_dir = cfg.out or default_run_dir(cfg)
         cfg = dataclasses.replace(cfg, out=run_dir)
         resuming = False
+    check_output_dir(run_dir, "--resume" if resuming else "--out")
     files = RunDir(run_dir)
     files.check_writable()
     with files.lock():

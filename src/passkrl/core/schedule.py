@@ -45,7 +45,11 @@ class KSchedule:
     @classmethod
     def of(cls, k: int, schedule: str | None = None) -> KSchedule:
         """``schedule`` when given (and not blank), else the constant ``k``."""
-        return cls.parse(schedule) if schedule is not None and str(schedule).strip() else cls(((0, int(k)),))
+        if schedule is not None and str(schedule).strip():
+            return cls.parse(schedule)
+        if isinstance(k, bool) or int(k) != k or int(k) < 1:
+            raise ValueError(f"k must be an integer >= 1, got {k!r}")
+        return cls(((0, int(k)),))
 
     def k_at(self, step: int) -> int:
         k = self.points[0][1]

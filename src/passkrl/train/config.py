@@ -42,6 +42,8 @@ def _check_types(cfg: TrainConfig) -> None:
             raise ValueError(f"--{f.name.replace('_', '-')} must be of type {f.type}, got {value!r}")
 
 
+MAX_SEED = 2**63 - 1
+"""The largest --seed and --rl-seed: torch seeds are signed 64-bit integers."""
 SIZE_FIELDS = ("train_sizes", "test_sizes")
 """Integer-list settings: typed tuples in memory and on the command line, ``"7,9"`` text in config.json
 and in cache keys (:func:`setting_text`), so files and caches written before keep their names."""
@@ -188,6 +190,8 @@ class TrainConfig:
             estimators.check_params(self.estimator, self.params())
         except ValueError as err:
             raise ValueError(f"--estimator-params {self.estimator_params}: {err}") from None
+        if self.k < 1:
+            raise ValueError(f"--k must be >= 1, got {self.k}")
         try:
             schedule = self.schedule
         except ValueError as err:
@@ -201,7 +205,7 @@ class TrainConfig:
                                      f"needs 512 distinct mazes per size; 5x5 has about 160), got {size}")
         if self.eval_pool not in ("test", "validation"):
             raise ValueError(f"--eval-pool must be test or validation, got {self.eval_pool!r}")
-        positive = ("n_train_mazes", "n_test_mazes", "d_model", "n_layers", "n_heads", "warmup_batch_size",
+        positive = ("max_new_tokens", "n_train_mazes", "n_test_mazes", "d_model", "n_layers", "n_heads", "warmup_batch_size",
                     "n_prompts", "n_rollouts", "mini_batches", "dynamic_max_rounds", "eval_every", "eval_samples", "checkpoint_every")
         for name in positive:
             if getattr(self, name) < 1:
@@ -215,6 +219,9 @@ class TrainConfig:
         for name in ("warmup_steps", "rl_steps", "lr_warmup_steps", "threads", "rl_seed", "seed"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        for name in ("seed", "rl_seed"):  # torch's generators take a signed 64-bit seed
+            if getattr(self, name) > MAX_SEED:
+                raise ValueError(f"--{name.replace('_', '-')} must be at most 2**63 - 1 = {MAX_SEED}, got {getattr(self, name)}")
         if self.stop_after is not None and self.stop_after < 1:
             raise ValueError(f"--stop-after must be >= 1 (steps of this invocation), got {self.stop_after}")
         for name, low, high, low_open in _FLOAT_RANGES:
@@ -236,6 +243,11 @@ class TrainConfig:
                              f"do not provide (they provide: {', '.join(ROLLOUT_INPUTS)})")
         if self.partial_credit and estimators.REGISTRY[self.estimator].binary_only:
             raise ValueError(f"--estimator {self.estimator} needs binary rewards; drop --partial-credit")
+        if self.task == "maze":
+            options = json_object(self.task_options, "--task-options", example="{}")
+            if options:
+                raise ValueError(f"--task-options {self.task_options}: the maze task takes no options (its sizes are "
+                                 "--train-sizes and --test-sizes); they are for --task chain_sum, basic_arithmetic or maths")
         if self.task != "maze":
             from passkrl.train.text_tasks import build_task
 
