@@ -18,6 +18,7 @@ import tyro
 from passkrl import estimators
 from passkrl.core.curves import SAMPLING, AdvantageCurve, advantage_curve
 from passkrl.io import check_output_file, pyplot, save_figure_atomic, write_json_atomic
+from passkrl.limits import require_memory
 
 @dataclasses.dataclass(frozen=True)
 class CurvesConfig:
@@ -107,6 +108,10 @@ def main(argv: list[str]) -> int:
         raise ValueError(f"need n >= 1 and 1 <= k <= n, got --n {cfg.n} --k {cfg.k}")
     if cfg.estimator not in estimators.REGISTRY:
         raise ValueError(f"unknown estimator {cfg.estimator!r}; known: {', '.join(estimators.names())}")
+    # every curve evaluates the estimator on the [n+1, n] table of groups with c = 0..n correct answers:
+    # the rewards and the advantages, float64
+    require_memory(16.0 * (cfg.n + 1) * cfg.n, request=f"--n {cfg.n}",
+                   what=f"the rewards and advantages of {cfg.n + 1:,} groups of {cfg.n:,} answers")
     check_output_file(cfg.plot, "--plot", suffix=".png")
     check_output_file(cfg.json, "--json", inputs=(("--plot", cfg.plot),) if cfg.plot is not None else ())
     pass1 = advantage_curve("grpo", n=cfg.n, k=1)

@@ -151,6 +151,29 @@ def _check_out(out: Path, exclude: tuple[Path, ...] = (), input_file: Path | Non
         rows.require_pyarrow()
 
 
+def _check_size(task: Any, sample: Iterable[Any], n: int, out: Path, split: str) -> None:
+    """Refuse, before writing, a data set the disk (or, for Parquet, the memory) cannot hold, and say how
+    long a large one will take: both estimated from the first few rows, made and encoded as they will be."""
+    import json
+    import time
+
+    from passkrl.limits import human_bytes, require_disk, require_memory
+
+    started = time.perf_counter()
+    sizes = [len(json.dumps(task.to_row(problem, split, index), default=str).encode()) + 1
+             for index, problem in zip(range(16), sample)]
+    if not sizes:
+        return
+    seconds = (time.perf_counter() - started) / len(sizes) * n
+    needed = sum(sizes) / len(sizes) * n
+    what = f"{n:,} rows of about {human_bytes(sum(sizes) / len(sizes))}; writing them would take about {seconds / 3600:,.1f} h"
+    require_disk(needed, out.parent if str(out.parent) else Path("."), request=f"--n {n}", what=what)
+    if rows.output_format(out) == "parquet":  # the table is built in memory before it is written
+        require_memory(needed, request=f"--n {n}", what=f"a Parquet table of {what}")
+    if seconds > 600:
+        print(f"passkrl data: {what} ({human_bytes(needed)})", file=sys.stderr)
+
+
 def write_maze_data(cfg: MazeDataConfig) -> int:
     """Generate and write the rows; returns the number written."""
     from passkrl.tasks import maze
@@ -169,6 +192,8 @@ def write_maze_data(cfg: MazeDataConfig) -> int:
                   f"resizes the image (use {LEGIBLE_CELL_PX} or more; see docs/tasks.md)", file=sys.stderr)
     else:
         task = maze.MazeTask(sizes=sizes)
+    first = maze.iter_mazes(sizes, min(cfg.n, 16), split_seed(cfg.seed, cfg.split), exclude=exclude)
+    _check_size(task, (task.problem(m) for m in first), cfg.n, cfg.out, cfg.split)
     mazes = maze.iter_mazes(sizes, cfg.n, split_seed(cfg.seed, cfg.split), exclude=exclude)
     return rows.write_data(task, (task.problem(m) for m in mazes), cfg.out, split=cfg.split, n=cfg.n,
                            progress=cfg.progress)
@@ -184,6 +209,8 @@ def write_puzzles_data(cfg: PuzzlesDataConfig, task_name: str = "puzzles") -> in
     task = get_task(task_name, datasets=cfg.datasets or None, options=options, binary_threshold=cfg.binary_threshold,
                     allow_eval=cfg.allow_eval)
     exclude = rows.excluded_prompts(cfg.exclude)
+    _check_size(task, rows.distinct_problems(task, min(cfg.n, 16), split_seed(cfg.seed, cfg.split), exclude), cfg.n,
+                cfg.out, cfg.split)
     problems = rows.distinct_problems(task, cfg.n, split_seed(cfg.seed, cfg.split), exclude)
     return rows.write_data(task, problems, cfg.out, split=cfg.split, n=cfg.n, progress=cfg.progress)
 
@@ -206,6 +233,8 @@ def write_maths_data(cfg: MathsDataConfig) -> int:
     else:
         task = get_task("maths", kinds=cfg.kinds, max_int=cfg.max_int)
         limit = int(cfg.n)
+        _check_size(task, rows.distinct_problems(task, min(limit, 16), split_seed(cfg.seed, cfg.split), exclude), limit,
+                    cfg.out, cfg.split)
         problems = rows.distinct_problems(task, limit, split_seed(cfg.seed, cfg.split), exclude)
     return rows.write_data(task, problems, cfg.out, split=cfg.split, n=limit, progress=cfg.progress)
 

@@ -500,6 +500,12 @@ def train_mazes(sizes: Sequence[int], n: int, seed: int) -> list[Maze]:
     return make_mazes(sizes, n, split_seed(seed, "train"), exclude=held_out)
 
 
+def max_answer_tokens(sizes: Sequence[int]) -> int:
+    """Answer tokens the tiny policy may sample for mazes of ``sizes``: a shortest path in an s x s maze
+    has at most s*s/2 moves; two more leave room for the end token and a detour."""
+    return max(sizes) ** 2 // 2 + 2
+
+
 # ------------------------------------------------------------------------------------- encodings
 
 

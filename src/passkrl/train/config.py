@@ -42,6 +42,8 @@ def _check_types(cfg: TrainConfig) -> None:
             raise ValueError(f"--{f.name.replace('_', '-')} must be of type {f.type}, got {value!r}")
 
 
+EVAL_CHUNK_ROWS = 1024
+"""Sampled answers per evaluation batch (mazes of one size at a time, so prompts pad little)."""
 MAX_SEED = 2**63 - 1
 """The largest --seed and --rl-seed: torch seeds are signed 64-bit integers."""
 SIZE_FIELDS = ("train_sizes", "test_sizes")
@@ -254,6 +256,24 @@ class TrainConfig:
             if self.model is not None:
                 raise ValueError(f"--model trains on the maze only; drop it or use --task maze (got --task {self.task!r})")
             build_task(self)  # an unknown task, a missing extra or bad --task-options fails here
+        if self.task == "maze" and self.model is None:
+            self._check_memory()
+
+    def _check_memory(self) -> None:
+        """Refuse sizes the sampler cannot hold: it allocates, per sampled answer and answer token, the
+        keys and values of every layer (float32) besides the token, its log-probability and entropy."""
+        from passkrl.limits import require_memory
+        from passkrl.tasks.maze import max_answer_tokens
+
+        per_token = 8 * self.n_layers * self.d_model + 16
+        tokens = min(self.max_new_tokens, max_answer_tokens((min(self.train_sizes),)))
+        rows = self.n_prompts * self.n_rollouts
+        require_memory(rows * tokens * per_token, request=f"--n-prompts {self.n_prompts} x --n-rollouts {self.n_rollouts}",
+                       what=f"the sampler's key/value cache for {rows:,} answers x {tokens} tokens")
+        tokens = min(self.max_new_tokens, max_answer_tokens((min(self.test_sizes),)))
+        rows = max(1, EVAL_CHUNK_ROWS // self.eval_samples) * self.eval_samples
+        require_memory(rows * tokens * per_token, request=f"--eval-samples {self.eval_samples}",
+                       what=f"the evaluation's key/value cache for {rows:,} answers x {tokens} tokens")
 
     @functools.cached_property
     def schedule(self) -> KSchedule:

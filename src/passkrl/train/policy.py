@@ -15,6 +15,7 @@ import torch
 from passkrl.models.tiny import TinyTransformer, TinyTransformerConfig
 from passkrl.models.tokenizer import CharTokenizer
 from passkrl.tasks import maze as maze_task
+from passkrl.tasks.maze import max_answer_tokens
 from passkrl.train.config import TrainConfig
 
 
@@ -271,11 +272,6 @@ class HFMazePolicy:
                           None, None, [], 1)
         logprobs, _ = self.token_logprobs(rollout)
         return -(logprobs * answers_mask).sum() / answers_mask.sum()
-
-
-def max_answer_tokens(sizes: tuple[int, ...]) -> int:
-    # A shortest path in an s x s maze has at most (s*s)/2 moves; leave room for EOS and detours.
-    return max(sizes) ** 2 // 2 + 2
 
 
 def build_policy(cfg: TrainConfig) -> MazePolicy | HFMazePolicy:

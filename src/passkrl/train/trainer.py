@@ -51,7 +51,7 @@ from passkrl.metrics import distinct_wrong_answers, pass_at_k
 from passkrl.runs import RunDir
 from passkrl.train import checkpoint as ckpt
 from passkrl.train import text_policy
-from passkrl.train.config import TrainConfig, setting_text
+from passkrl.train.config import EVAL_CHUNK_ROWS, TrainConfig, setting_text
 from passkrl.train.policy import Policy, build_policy
 from passkrl.train.warmup import settings_digest, warm_up, weights_path
 
@@ -97,8 +97,6 @@ def step_generators(seed: int, step: int, purpose: int, replicate: int = 0) -> t
 # ------------------------------------------------------------------------------------- evaluation
 
 
-EVAL_CHUNK_ROWS = 1024
-"""Sampled answers per evaluation batch (mazes of one size at a time, so prompts pad little)."""
 
 
 def evaluate(policy: Policy, mazes: list, cfg: TrainConfig, step: int) -> dict[str, Any]:
