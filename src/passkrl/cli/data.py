@@ -137,14 +137,19 @@ def parse_sizes(text: str | tuple[int, ...]) -> tuple[int, ...]:
                     check=lambda size: "maze sizes must be odd and >= 5" if size < 5 or size % 2 == 0 else None)
 
 
-def _check_n(n: int | None) -> None:
+def _check_n(n: int | None, seed: int = 0) -> None:
     if n is not None and n < 1:
         raise ValueError(f"--n must be >= 1, got {n}")
+    if not 0 <= seed < 2**63:  # numpy's generators take non-negative seeds; torch's signed 64-bit ones
+        raise ValueError(f"--seed must be in [0, 2**63 - 1], got {seed}")
 
 
 def _check_out(out: Path, exclude: tuple[Path, ...] = (), input_file: Path | None = None) -> None:
     """Before any work: a known format, a writable path that is none of the inputs, pyarrow for Parquet."""
-    fmt = rows.output_format(out)
+    try:
+        fmt = rows.output_format(out)
+    except ValueError as err:
+        raise ValueError(f"--out: {err}") from None
     inputs = tuple(("--exclude", path) for path in exclude) + ((("--input", input_file),) if input_file else ())
     check_output_file(out, "--out", inputs=inputs)
     if fmt == "parquet":
@@ -181,7 +186,7 @@ def write_maze_data(cfg: MazeDataConfig) -> int:
     # Every check before the (possibly long) generation.
     _check_out(cfg.out, cfg.exclude)
     sizes = parse_sizes(cfg.sizes)
-    _check_n(cfg.n)
+    _check_n(cfg.n, cfg.seed)
     exclude = rows.excluded_ground_truths(cfg.exclude)
     if cfg.image:
         from passkrl.tasks.visual_maze import LEGIBLE_CELL_PX, VisualMazeTask
@@ -202,7 +207,7 @@ def write_maze_data(cfg: MazeDataConfig) -> int:
 def write_puzzles_data(cfg: PuzzlesDataConfig, task_name: str = "puzzles") -> int:
     """Generate and write puzzle rows; returns the number written."""
     _check_out(cfg.out, cfg.exclude)
-    _check_n(cfg.n)
+    _check_n(cfg.n, cfg.seed)
     options = json_object(cfg.options, "--options", example='{"chain_sum": {"max_terms": 3}}')
     from passkrl.tasks import get_task
 
@@ -218,7 +223,7 @@ def write_puzzles_data(cfg: PuzzlesDataConfig, task_name: str = "puzzles") -> in
 def write_maths_data(cfg: MathsDataConfig) -> int:
     """Generate (or convert --input) and write maths rows; returns the number written."""
     _check_out(cfg.out, cfg.exclude, cfg.input)
-    _check_n(cfg.n)
+    _check_n(cfg.n, cfg.seed)
     if cfg.input is None and cfg.n is None:
         raise ValueError("--n is required when generating problems (or give --input FILE to convert)")
     from passkrl.tasks import get_task

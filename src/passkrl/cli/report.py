@@ -23,6 +23,10 @@ def main(argv: list[str]) -> int:
     cfg = tyro.cli(ReportConfig, args=argv, prog="passkrl report")
     if not cfg.run_dir.is_dir():
         raise FileNotFoundError(f"run directory {str(cfg.run_dir)!r} does not exist")
+    files = RunDir(cfg.run_dir)
+    if not files.metrics_path.is_file():
+        raise ValueError(f"run directory {str(cfg.run_dir)!r} holds no metrics.jsonl; give a directory written by "
+                         "passkrl train")
     paths = draw_run(cfg.run_dir)
     summary = RunDir(cfg.run_dir).read_eval()
     if summary is not None:

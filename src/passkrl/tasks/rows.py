@@ -83,7 +83,11 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 def _collect(paths: Iterable[Path], value_of, what: str) -> set[str]:
     values: set[str] = set()
     for path in paths:
-        for i, row in enumerate(read_rows(path)):
+        try:
+            rows = read_rows(path)
+        except (OSError, ValueError) as err:
+            raise type(err)(f"--exclude: {err}") from None
+        for i, row in enumerate(rows):
             try:
                 values.add(value_of(row))
             except (KeyError, TypeError, IndexError):

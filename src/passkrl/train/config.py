@@ -199,7 +199,8 @@ class TrainConfig:
         except ValueError as err:
             raise ValueError(f"--k-schedule {self.k_schedule!r}: {err}") from None
         if schedule.max_k > self.n_rollouts:
-            raise ValueError(f"k={schedule.max_k} is larger than --n-rollouts {self.n_rollouts}")
+            source = f"--k {self.k}" if self.k_schedule is None else f"--k {self.k}, --k-schedule {self.k_schedule!r}"
+            raise ValueError(f"k={schedule.max_k} ({source}) is larger than --n-rollouts {self.n_rollouts}")
         for name in SIZE_FIELDS:
             for size in getattr(self, name):
                 if size < 7 or size % 2 == 0:
