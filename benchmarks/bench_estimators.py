@@ -8,6 +8,7 @@ and the largest difference between the two results.
 
     python benchmarks/bench_estimators.py            # full table
     python benchmarks/bench_estimators.py --quick    # smaller shapes, fewer repeats
+    python benchmarks/bench_estimators.py --smoke    # seconds: every path once, figures meaningless
 
 For slow references on large batches, the reference is timed on the first ``--ref-groups`` groups
 and scaled linearly to the whole batch (it is a loop over independent groups); such rows are marked.
@@ -119,10 +120,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller shapes and fewer repeats")
     parser.add_argument("--ref-groups", type=int, default=256, help="groups timed for slow references")
+    parser.add_argument("--smoke", action="store_true", help="seconds-long run of every code path (the test suite runs it); figures meaningless")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    shapes = [(1024, 32)] if args.quick else [(1024, 32), (4096, 64)]
-    repeats = 5 if args.quick else 20
+    shapes = [(64, 16)] if args.smoke else [(1024, 32)] if args.quick else [(1024, 32), (4096, 64)]
+    repeats = 1 if args.smoke else 5 if args.quick else 20
+    worst = 0.0
     rng = np.random.default_rng(0)
     print(f"passkrl estimator benchmark | {platform.processor() or platform.machine()} | "
           f"torch {torch.__version__} | {torch.get_num_threads()} threads")
@@ -146,12 +149,16 @@ def main() -> None:
                 ref_s = best_time(lambda: reference(sub), 1 if slow else max(1, repeats // 4)) * (n_prompts / n_ref)
                 ours = compute(name, sub, k=k, generator=0, **params)
                 diff = np.abs(ours - reference(sub)).max()
+                if name != "passk_bootstrap":
+                    worst = max(worst, float(diff))
                 note = "  (diff: sampling)" if name == "passk_bootstrap" else ""
                 scaled = "*" if n_ref < n_prompts else " "
                 print(f"{name:<16}{f'[{n_prompts},{n_rollouts}]':>12}{k:>4}{ours_s * 1e3:>12.3f}"
                       f"{ref_s * 1e3:>13.1f}{scaled}{ref_s / ours_s:>9.0f}x{diff:>12.2e}{note}")
     print("* reference timed on the first", args.ref_groups, "groups and scaled linearly to the batch.")
     print("passk_analytic differences are the reference's sigma + 1e-6 bias (largest for small sigma).")
+    if worst > 1e-3:
+        raise SystemExit(f"a deterministic estimator differs from its reference by {worst:.2e}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ Sections (``--only`` picks one; each is a function ``bench_<name>(args)`` regist
   time and the speed-up over verl's ``grpo``. Target: ``passk_analytic`` no slower than ``grpo``.
 
     python benchmarks/bench_integrations.py [--only trl|verl] [--steps 8] [--repeats 2]
+    python benchmarks/bench_integrations.py --smoke    # seconds: both sections once, figures meaningless
 """
 
 from __future__ import annotations
@@ -229,7 +230,12 @@ def main() -> None:
     parser.add_argument("--verl-length", type=int, default=256, help="verl section: response tokens")
     parser.add_argument("--verl-k", type=int, default=8, help="verl section: algorithm.passk.k")
     parser.add_argument("--verl-repeats", type=int, default=7, help="verl section: timed calls per estimator")
+    parser.add_argument("--smoke", action="store_true", help="seconds-long run of every code path (the test suite runs it); figures meaningless")
     args = parser.parse_args()
+    if args.smoke:  # the options not given keep their smoke values
+        parser.set_defaults(steps=1, warmup=0, repeats=1, prompts=2, generations=4, length=8, k=2,
+                            verl_prompts=8, verl_rollouts=4, verl_length=8, verl_k=2, verl_repeats=1)
+        args = parser.parse_args()
     for name in [args.only] if args.only else sorted(SECTIONS):
         SECTIONS[name](args)
         print()

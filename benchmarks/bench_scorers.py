@@ -11,6 +11,7 @@ sympy run in child processes with a hard time limit, and their batches are sprea
     python benchmarks/bench_scorers.py                 # default sizes
     python benchmarks/bench_scorers.py --quick         # fewer responses
     python benchmarks/bench_scorers.py --workers 4
+    python benchmarks/bench_scorers.py --smoke         # seconds: every task once, figures meaningless
 
 Child processes are started and warmed up before timing (as in training, where they persist).
 """
@@ -59,8 +60,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="seconds-long run of every code path (the test suite runs it); figures meaningless")
     args = parser.parse_args()
-    n = 120 if args.quick else args.n
+    if args.smoke:
+        args.repeats = 1
+    n = 8 if args.smoke else 120 if args.quick else args.n
+    differ = []
     rng = np.random.default_rng(0)
 
     def tagged(answer: str) -> str:
@@ -112,6 +117,10 @@ def main() -> None:
         parallel_s = best_time(lambda p, t, score=score: score(p, t, args.workers), parallel_batches)
         print(f"{name:<34}{n / serial_s:>12.0f}{n / parallel_s:>14.0f}{serial_s / parallel_s:>8.2f}"
               f"{'yes' if same else 'NO':>6}{float(np.mean(serial)):>13.3f}")
+        if not same:
+            differ.append(name)
+    if differ:
+        raise SystemExit(f"serial and parallel rewards differ for {', '.join(differ)}")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.integrations.tiny_lm
 
-from passkrl.core.shaping import KSchedule  # noqa: E402
+from passkrl.core.schedule import KSchedule  # noqa: E402
 from passkrl.models.tiny import TinyTransformer  # noqa: E402
 from passkrl.tasks import maze as maze_task  # noqa: E402
 from passkrl.train.config import TrainConfig  # noqa: E402
@@ -211,13 +211,19 @@ def main() -> None:
     parser.add_argument("--skip-trl", action="store_true", help="leave out the TRL comparison")
     parser.add_argument("--n-prompts", type=int, default=TrainConfig.n_prompts, help="mazes per RL step")
     parser.add_argument("--n-rollouts", type=int, default=TrainConfig.n_rollouts, help="answers per maze")
+    parser.add_argument("--smoke", action="store_true", help="seconds-long run of every code path (the test suite runs it); figures meaningless")
     args = parser.parse_args()
+    if args.smoke:  # the options not given keep their smoke values
+        parser.set_defaults(steps=1, n_prompts=2, n_rollouts=4)
+        args = parser.parse_args()
     os.environ.setdefault("PASSKRL_CACHE", os.path.join(tempfile.gettempdir(), "passkrl-bench-cache"))
     torch.set_num_threads(os.cpu_count() or 1)
     # one sampling round per step, as TRL does (dynamic sampling would resample the random model's all-zero groups)
+    size = dict(d_model=32, n_layers=1, n_heads=2, train_sizes=(7,), test_sizes=(7,), n_train_mazes=200,
+                n_test_mazes=2, eval_samples=4, dynamic_max_rounds=2) if args.smoke else {}
     cfg = TrainConfig(progress=False, n_prompts=args.n_prompts, n_rollouts=args.n_rollouts, k=min(8, args.n_rollouts),
-                      dynamic_sampling=False)
-    train_sizes = tuple(int(s) for s in cfg.train_sizes.split(","))
+                      dynamic_sampling=False, **size)
+    train_sizes = tuple(cfg.train_sizes)
     answer_limit = max_answer_tokens(train_sizes)
 
     ours = bench_passkrl(cfg, args.steps)

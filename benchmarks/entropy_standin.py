@@ -9,6 +9,7 @@ the prompts of a batch) comes out the same.
 
     python benchmarks/entropy_standin.py                 # about 2 minutes on 2 cores
     python benchmarks/entropy_standin.py --warmup-steps 600 --prompts 96
+    python benchmarks/entropy_standin.py --smoke         # seconds: every step once, figures meaningless
 """
 
 from __future__ import annotations
@@ -37,9 +38,14 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=64, help="prompts per batch (the shaper ranks a batch)")
     parser.add_argument("--samples", type=int, default=16, help="answers per prompt")
     parser.add_argument("--batches", type=int, default=4)
+    parser.add_argument("--smoke", action="store_true", help="seconds-long run of every code path (the test suite runs it); figures meaningless")
     args = parser.parse_args()
-    cfg = dataclasses.replace(TrainConfig(), d_model=64, n_layers=2, n_heads=2, warmup_steps=args.warmup_steps,
-                              n_train_mazes=4000, progress=False)
+    if args.smoke:  # the options not given keep their smoke values
+        parser.set_defaults(warmup_steps=4, prompts=4, samples=4, batches=1)
+        args = parser.parse_args()
+    size = dict(d_model=32, n_layers=1, train_sizes=(7,), test_sizes=(7,), n_train_mazes=200, n_test_mazes=4,
+                warmup_batch_size=16) if args.smoke else dict(d_model=64, n_layers=2, n_train_mazes=4000)
+    cfg = dataclasses.replace(TrainConfig(), n_heads=2, warmup_steps=args.warmup_steps, progress=False, **size)
     torch.manual_seed(0)
     started = time.perf_counter()
     data, policy = build(cfg)
@@ -67,7 +73,7 @@ def main() -> None:
     e, s = np.concatenate(per_answer_entropy), np.concatenate(per_answer_surprisal)
     pe = np.concatenate([p for p, _ in prompt_pairs])
     ps = np.concatenate([q for _, q in prompt_pairs])
-    print(f"tiny maze policy (d_model 64, 2 layers) after {args.warmup_steps} warm-up steps; "
+    print(f"tiny maze policy (d_model {cfg.d_model}, {cfg.n_layers} layers) after {args.warmup_steps} warm-up steps; "
           f"{args.batches} batches of {args.prompts} prompts x {args.samples} answers, T = 1, top-p = 1")
     print(f"per answer : Pearson {np.corrcoef(e, s)[0, 1]:.3f}, Spearman {spearman(e, s):.3f}; "
           f"mean entropy {e.mean():.3f} vs mean surprisal {s.mean():.3f} nats/token")

@@ -5,7 +5,7 @@ Three parts, each counted:
 1. **Bad input**: every command and library call below is wrong in one way. It counts as handled
    clearly when the command exits with status 2 and a message on stderr (no traceback) that names
    the option or value, or the library raises ``ValueError`` (never ``TypeError``, ``OverflowError``,
-   ``MemoryError`` ...), and no output file was created or damaged.
+   ``MemoryError`` ...), and no file or directory was created and none damaged.
 2. **Kills**: ``passkrl train --smoke`` killed with ``kill -9`` at a random moment, then resumed;
    it survives when the final weights, ``eval.json`` and every metrics record (times aside) equal
    those of an uninterrupted run.
@@ -14,6 +14,7 @@ Three parts, each counted:
 
     python benchmarks/probe_reliability.py               # everything (about 5 minutes on 2 cores)
     python benchmarks/probe_reliability.py --kills 4 --fuzz 2000
+    python benchmarks/probe_reliability.py --smoke       # seconds: a few cases of each part
 """
 
 from __future__ import annotations
@@ -93,6 +94,25 @@ def bad_commands(work: Path) -> list[tuple[list[str], str]]:
         (["experiment", "main", "--set", "bogus=1", "--out", str(work / "e")], "bogus"),
         (["experiment", "main", "--jobs", "0", "--out", str(work / "e")], "--jobs"),
         (["nope"], "nope"),
+        # Checked before any work: every arm's --set values, --out, --jobs, --report-only, --list.
+        (["experiment", "main", "--set", "k=0", "--out", str(work / "e")], "k"),
+        (["experiment", "main", "--set", "rl_steps=abc", "--out", str(work / "e")], "rl_steps"),
+        (["experiment", "main", "--set", "rl_steps=-1", "--out", str(work / "e")], "rl_steps"),
+        (["experiment", "diagnostic", "--quick", "--out", str(samples / "x")], "--out"),
+        (["experiment", "diagnostic", "--quick", "--out", str(samples)], "--out"),
+        (["experiment", "diagnostic", "--report-only", "--out", str(work / "e")], "--report-only"),
+        (["experiment", "--list", "bogus"], "bogus"),
+        # Absurd sizes, refused from the machine's memory or the time they would take.
+        ([*train, "--n-rollouts", "10000000"], "--n-rollouts"),
+        ([*train, "--eval-samples", "1000000000"], "--eval-samples"),
+        (["curves", "--n", "100000000", "--k", "8"], "--n"),
+        (["data", "maze", "--n", "1000000000000", "--out", str(work / "m.jsonl")], "--n"),
+        # Values that used to be ignored or to overflow.
+        ([*train, "--seed", "1180591620717411303424"], "--seed"),
+        ([*train, "--task-options", "nojson"], "--task-options"),
+        ([*train, "--task-options", '{"bogus": 1}'], "--task-options"),
+        ([*train, "--max-new-tokens", "0"], "--max-new-tokens"),
+        ([*train, "--out", str(samples)], "--out"),
     ]
     return cases
 
@@ -127,20 +147,29 @@ def bad_library_calls() -> list[tuple[str, object]]:
     ]
 
 
-def probe_bad_input(work: Path, env: dict[str, str]) -> tuple[int, int, list[str]]:
+def probe_bad_input(work: Path, env: dict[str, str], smoke: bool = False) -> tuple[int, int, list[str]]:
     assert run(["train", "--smoke", "--no-progress", "--out", str(work / "done"), "--stop-after", "1"], work, env).returncode == 130
     handled, failures = 0, []
     cases = bad_commands(work)
+    if smoke:  # one case of each command
+        cases = list({argv[0]: (argv, expected) for argv, expected in cases}.values())
+    slowest = (0.0, "")
     for argv, expected in cases:
-        before = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file()}
+        before = {p: p.stat().st_mtime_ns for p in work.rglob("*")}
+        began = time.perf_counter()
         proc = run(argv, work, env)
-        after = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file()}
-        damaged = [p for p, t in before.items() if after.get(p) != t and p.name not in (".lock",)]
+        seconds = time.perf_counter() - began
+        slowest = max(slowest, (seconds, " ".join(argv[:2])))
+        after = {p: p.stat().st_mtime_ns for p in work.rglob("*")}
+        damaged = [p for p, t in before.items() if p.is_file() and after.get(p) != t and p.name != ".lock"]
+        created = sorted(str(p.relative_to(work)) for p in after.keys() - before.keys())
         err = " ".join(proc.stderr.split())
-        clear = proc.returncode == 2 and err and "Traceback" not in proc.stderr and expected in err and not damaged
+        clear = (proc.returncode == 2 and err and "Traceback" not in proc.stderr and expected in err
+                 and not damaged and not created)
         handled += bool(clear)
         if not clear:
-            failures.append(f"passkrl {' '.join(argv)}: exit {proc.returncode}; {err[-200:]}")
+            failures.append(f"passkrl {' '.join(argv)}: exit {proc.returncode}; created {created[:3]}; {err[-200:]}")
+    print(f"  slowest refusal: {slowest[0]:.1f} s ({slowest[1]}), including the interpreter's start")
     calls = bad_library_calls()
     for label, call in calls:
         try:
@@ -248,12 +277,16 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=6, help="kill -9 trials of passkrl train")
     parser.add_argument("--fuzz", type=int, default=3000, help="fuzzed answers per slow verifier (x10 for the maze)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true", help="seconds-long run of every code path (the test suite runs it); figures meaningless")
     args = parser.parse_args()
+    if args.smoke:  # the options not given keep their smoke values
+        parser.set_defaults(kills=1, fuzz=10)
+        args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env = {**os.environ, "PASSKRL_CACHE": str(work / "cache"), "PYTHONUNBUFFERED": "1"}
         started = time.perf_counter()
-        handled, tried, failures = probe_bad_input(work, env)
+        handled, tried, failures = probe_bad_input(work, env, smoke=args.smoke)
         print(f"bad input handled clearly: {handled} / {tried}  ({time.perf_counter() - started:.0f} s)")
         for line in failures:
             print("  not clear:", line)
@@ -264,9 +297,12 @@ def main() -> None:
         for line in failures:
             print("  lost:", line)
         started = time.perf_counter()
-        for name, (n, crashes, over) in probe_fuzz(args.fuzz, args.seed).items():
+        fuzzed = probe_fuzz(args.fuzz, args.seed)
+        for name, (n, crashes, over) in fuzzed.items():
             print(f"fuzz {name}: {n} answers, {crashes} crashes or scores outside [0, 1], {over} batches over their limit")
         print(f"  ({time.perf_counter() - started:.0f} s)")
+    if handled < tried or survived < kills or any(crashes or over for _, crashes, over in fuzzed.values()):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
