@@ -179,7 +179,7 @@ def probe_bad_input(work: Path, env: dict[str, str], smoke: bool = False) -> tup
             handled += 1
         except Exception as error:  # noqa: BLE001 - what the probe counts
             failures.append(f"{label}: {type(error).__name__}: {error}")
-    return handled, len(cases) + len(calls), failures
+    return handled, f"{len(cases) + len(calls)} ({len(cases)} commands, {len(calls)} library calls)", failures
 
 
 def final_state(run_dir: Path) -> tuple[dict, list[dict], dict]:

@@ -63,6 +63,8 @@ def test_the_lock_of_a_killed_process_is_taken_over(tmp_path):
     ("--n-test-mazes", "100000", "--n-test-mazes must be at most 512"),
     ("--estimator-params", '{"reduce": "max"}', "unknown parameter(s) reduce"),
     ("--estimator-params", '{"threshold": "high"}', "unknown parameter(s) threshold"),
+    ("--model", "/nonexistent/model", "--model: '/nonexistent/model' is not a directory"),
+    ("--model", "/", "has no config.json"),
 ])
 def test_every_setting_is_checked_before_the_run_directory_exists(tmp_path, capsys, option, value, message):
     run_dir = tmp_path / "run"

@@ -257,6 +257,12 @@ class TrainConfig:
             if self.model is not None:
                 raise ValueError(f"--model trains on the maze only; drop it or use --task maze (got --task {self.task!r})")
             build_task(self)  # an unknown task, a missing extra or bad --task-options fails here
+        if self.model is not None:
+            model_dir = Path(self.model)
+            if not model_dir.is_dir():
+                raise ValueError(f"--model: {str(model_dir)!r} is not a directory")
+            if not (model_dir / "config.json").is_file():
+                raise ValueError(f"--model: {str(model_dir)!r} has no config.json; is it a Hugging Face model directory?")
         if self.task == "maze" and self.model is None:
             self._check_memory()
 
