@@ -147,7 +147,7 @@ def bad_library_calls() -> list[tuple[str, object]]:
     ]
 
 
-def probe_bad_input(work: Path, env: dict[str, str], smoke: bool = False) -> tuple[int, int, list[str]]:
+def probe_bad_input(work: Path, env: dict[str, str], smoke: bool = False) -> tuple[int, int, str, list[str]]:
     assert run(["train", "--smoke", "--no-progress", "--out", str(work / "done"), "--stop-after", "1"], work, env).returncode == 130
     handled, failures = 0, []
     cases = bad_commands(work)
@@ -179,7 +179,7 @@ def probe_bad_input(work: Path, env: dict[str, str], smoke: bool = False) -> tup
             handled += 1
         except Exception as error:  # noqa: BLE001 - what the probe counts
             failures.append(f"{label}: {type(error).__name__}: {error}")
-    return handled, f"{len(cases) + len(calls)} ({len(cases)} commands, {len(calls)} library calls)", failures
+    return handled, len(cases) + len(calls), f"{len(cases)} commands, {len(calls)} library calls", failures
 
 
 def final_state(run_dir: Path) -> tuple[dict, list[dict], dict]:
@@ -286,8 +286,8 @@ def main() -> None:
         work = Path(tmp)
         env = {**os.environ, "PASSKRL_CACHE": str(work / "cache"), "PYTHONUNBUFFERED": "1"}
         started = time.perf_counter()
-        handled, tried, failures = probe_bad_input(work, env, smoke=args.smoke)
-        print(f"bad input handled clearly: {handled} / {tried}  ({time.perf_counter() - started:.0f} s)")
+        handled, tried, split, failures = probe_bad_input(work, env, smoke=args.smoke)
+        print(f"bad input handled clearly: {handled} / {tried} ({split})  ({time.perf_counter() - started:.0f} s)")
         for line in failures:
             print("  not clear:", line)
         started = time.perf_counter()
