@@ -221,3 +221,35 @@ def test_evaluation_reports_the_samplers_entropies_as_a_second_pass_would():
     assert fast["distinct_wrong"] == second_pass["distinct_wrong"]
     assert fast["entropy"] > 0.1
     assert abs(fast["entropy"] - second_pass["entropy"]) < 1e-5
+
+
+def test_the_warm_up_loss_run_one_prompt_length_at_a_time_is_the_padded_batchs_loss():
+    """supervised_loss skips the padding between maze sizes; the mean token cross-entropy and its
+    gradient are those of the whole batch left-padded together."""
+    from passkrl.tasks import maze
+    from passkrl.train.config import TrainConfig
+    from passkrl.train.policy import build_policy
+
+    cfg = TrainConfig(d_model=32, n_layers=2, n_heads=2, train_sizes="7,9,11", test_sizes="11", progress=False)
+    policy = build_policy(cfg)
+    mazes = maze.held_out_pool([7, 9, 11], 3)
+    mazes = [mazes[i] for i in (0, 4, 8, 1, 5, 2)]  # sizes interleaved
+
+    prompts = policy._prompt_ids(mazes)
+    answers = [policy.tokenizer.encode(m.solution) + [policy.tokenizer.eos_id] for m in mazes]
+    width = max(len(p) + len(a) for p, a in zip(prompts, answers))
+    ids = torch.full((len(mazes), width), policy.tokenizer.pad_id, dtype=torch.long)
+    target = torch.zeros_like(ids)
+    for row, (p, a) in enumerate(zip(prompts, answers)):
+        ids[row, width - len(p) - len(a):] = torch.tensor(p + a)
+        target[row, width - len(a):] = 1
+    logprobs, _ = policy.model.sequence_logprobs(ids, (ids != policy.tokenizer.pad_id).long(), target)
+    padded = -(logprobs * target).sum() / target.sum()
+    padded_grads = torch.autograd.grad(padded, list(policy.model.parameters()))
+
+    grouped = policy.supervised_loss(mazes)
+    grouped_grads = torch.autograd.grad(grouped, list(policy.model.parameters()))
+    assert len({len(p) for p in prompts}) == 3
+    torch.testing.assert_close(grouped, padded, rtol=1e-5, atol=1e-6)
+    for g, p in zip(grouped_grads, padded_grads):
+        torch.testing.assert_close(g, p, rtol=1e-4, atol=1e-6)

@@ -187,19 +187,31 @@ class MazePolicy:
                          for i, answer in enumerate(answers)], dtype=np.float64)
 
     def supervised_loss(self, mazes: list) -> torch.Tensor:
-        """Cross-entropy of the shortest path (and EOS) given the prompt, on the answer tokens only."""
+        """Cross-entropy of the shortest path (and EOS) given the prompt, on the answer tokens only.
+
+        The mean over all answer tokens of the batch, ``-sum log p / n_tokens``. Mazes of one size have
+        prompts of one length, so the batch is run one prompt length at a time: the padding a 7x7
+        prompt would need beside a 9x9 one is never computed (a row's log-probabilities do not depend
+        on the rows beside it, so the sum is the same).
+        """
         prompts = self._prompt_ids(mazes)
         answers = [self.tokenizer.encode(m.solution) + [self.tokenizer.eos_id] for m in mazes]
-        width = max(len(p) + len(a) for p, a in zip(prompts, answers))
-        ids = torch.full((len(mazes), width), self.tokenizer.pad_id, dtype=torch.long)
-        target = torch.zeros((len(mazes), width), dtype=torch.long)
-        for row, (p, a) in enumerate(zip(prompts, answers)):
-            seq = p + a
-            ids[row, width - len(seq):] = torch.tensor(seq)  # left padding, as in sampling
-            target[row, width - len(a):] = 1
-        attention = (ids != self.tokenizer.pad_id).long()
-        logprobs, _ = self.model.sequence_logprobs(ids, attention, target)
-        return -(logprobs * target).sum() / target.sum()
+        by_length: dict[int, list[int]] = {}
+        for row, p in enumerate(prompts):
+            by_length.setdefault(len(p), []).append(row)
+        total_logprob, n_tokens = 0.0, sum(len(a) for a in answers)
+        for rows in by_length.values():
+            width = max(len(prompts[r]) + len(answers[r]) for r in rows)
+            ids = torch.full((len(rows), width), self.tokenizer.pad_id, dtype=torch.long)
+            target = torch.zeros((len(rows), width), dtype=torch.long)
+            for i, r in enumerate(rows):
+                seq = prompts[r] + answers[r]
+                ids[i, width - len(seq):] = torch.tensor(seq)  # left padding, as in sampling
+                target[i, width - len(answers[r]):] = 1
+            attention = (ids != self.tokenizer.pad_id).long()
+            logprobs, _ = self.model.sequence_logprobs(ids, attention, target)
+            total_logprob = total_logprob + (logprobs * target).sum()
+        return -total_logprob / n_tokens
 
 
 class HFMazePolicy:
