@@ -253,3 +253,29 @@ def test_the_warm_up_loss_run_one_prompt_length_at_a_time_is_the_padded_batchs_l
     torch.testing.assert_close(grouped, padded, rtol=1e-5, atol=1e-6)
     for g, p in zip(grouped_grads, padded_grads):
         torch.testing.assert_close(g, p, rtol=1e-4, atol=1e-6)
+
+
+def test_precision_resolves_and_keeps_float32_cache_keys():
+    """float32 warm-ups keep their cache keys; bfloat16 gets its own; a bad value names the option."""
+    from passkrl.train.config import TrainConfig
+    from passkrl.train.precision import autocast, resolve
+    from passkrl.train.warmup import cache_key
+
+    assert resolve("float32") == "float32" and resolve("bfloat16") == "bfloat16"
+    assert resolve("auto") in ("float32", "bfloat16")
+    base = TrainConfig(progress=False)
+    assert cache_key(base) == cache_key(TrainConfig(precision="float32", progress=False))
+    assert cache_key(base) != cache_key(TrainConfig(precision="bfloat16", progress=False))
+    with autocast("bfloat16"):
+        assert torch.is_autocast_enabled("cpu")
+    with pytest.raises(ValueError, match="--precision"):
+        TrainConfig(precision="half", progress=False).validate()
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_the_first_mini_batch_is_on_policy_in_either_precision(tmp_path, precision):
+    """The old log-probabilities come from the update's own computation: |log ratio| ~ 0 at the first
+    mini-batch, in bfloat16 as in float32."""
+    assert main(["train", "--smoke", "--no-progress", "--precision", precision, "--out", str(tmp_path / "run")]) == 0
+    ratios = [r["first_log_ratio"] for r in train_records(tmp_path / "run") if r["kind"] == "train"]
+    assert ratios and max(ratios) < 1e-4

@@ -1,7 +1,9 @@
 """A tiny decoder-only transformer with rotary positions and prompt-shared KV-cache sampling.
 
 Pre-LayerNorm blocks, rotary position embeddings (RoPE, Su et al., arXiv 2104.09864), tied
-input/output embeddings, attention through ``scaled_dot_product_attention``. RoPE makes the attention
+input/output embeddings, attention through ``scaled_dot_product_attention``. Under bfloat16 autocast
+(``--precision``) only the blocks' linear layers compute in bfloat16: attention and the output logits
+stay float32. RoPE makes the attention
 score of a query and a key a function of their *distance* only, and it has no table of positions, so
 a model trained on short sequences can still address positions it never saw (a larger maze is a
 longer prompt): whether it *generalises* there is then a measurable question, not an impossibility.
@@ -103,8 +105,11 @@ class Block(nn.Module):
     def finish(self, x, q, k, v, attn_mask):
         """Attention of ``q`` over ``(k, v)`` under ``attn_mask``, then the residual MLP."""
         b, t, d = x.shape
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
-                                           dropout_p=self.dropout if self.training else 0.0)
+        # float32 under bfloat16 autocast too: the CPU's bfloat16 attention backward is several times
+        # slower than float32's, and the attention weights are where rounding would hurt most
+        with torch.autocast(x.device.type, enabled=False):
+            y = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=attn_mask,
+                                               dropout_p=self.dropout if self.training else 0.0)
         return self.residual(x, y)
 
     def residual(self, x, y):
@@ -149,7 +154,8 @@ class TinyTransformer(nn.Module):
         return rope_tables(positions, self.d_head, self.cfg.rope_base)
 
     def _logits(self, x):
-        logits = self.ln_f(x) @ self.tok.weight.T
+        with torch.autocast(x.device.type, enabled=False):  # float32 logits: the log-probabilities the ratio is made of
+            logits = self.ln_f(x.float()) @ self.tok.weight.T
         if self.cfg.suppress_ids:
             logits[..., list(self.cfg.suppress_ids)] = -math.inf
         return logits

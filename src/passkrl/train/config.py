@@ -177,6 +177,10 @@ class TrainConfig:
     """Save a checkpoint every this many RL steps (and on Ctrl-C and at the end)."""
     threads: int = 0
     """Torch CPU threads (0: all cores)."""
+    precision: Literal["auto", "float32", "bfloat16"] = "float32"
+    """Arithmetic of the warm-up and the RL update: float32, bfloat16 (autocast: bfloat16 matrix products,
+    float32 weights, optimiser state, attention and log-probabilities; sampling stays float32), or auto
+    (bfloat16 where the CPU or GPU computes it natively). See docs/training.md, "Speed"."""
     progress: bool = True
     """Show progress bars."""
 
@@ -208,6 +212,8 @@ class TrainConfig:
                                      f"needs 512 distinct mazes per size; 5x5 has about 160), got {size}")
         if self.eval_pool not in ("test", "validation"):
             raise ValueError(f"--eval-pool must be test or validation, got {self.eval_pool!r}")
+        if self.precision not in ("auto", "float32", "bfloat16"):
+            raise ValueError(f"--precision must be auto, float32 or bfloat16, got {self.precision!r}")
         positive = ("max_new_tokens", "n_train_mazes", "n_test_mazes", "d_model", "n_layers", "n_heads", "warmup_batch_size",
                     "n_prompts", "n_rollouts", "mini_batches", "dynamic_max_rounds", "eval_every", "eval_samples", "checkpoint_every")
         for name in positive:

@@ -53,6 +53,7 @@ from passkrl.train import checkpoint as ckpt
 from passkrl.train import text_policy
 from passkrl.train.config import EVAL_CHUNK_ROWS, TrainConfig, setting_text
 from passkrl.train.policy import Policy, build_policy
+from passkrl.train.precision import autocast
 from passkrl.train.warmup import settings_digest, warm_up, weights_path
 
 # ------------------------------------------------------------------------------------- data
@@ -241,7 +242,8 @@ def collect_batch(policy: Policy, data: MazeData, cfg: TrainConfig, step: int) -
         rollout = concat([rounds_sampled[r][1].groups([i]) for r, i, _, _ in groups])
     else:  # the one round as sampled
         mazes, rollout = rounds_sampled[0]
-    policy.add_logprobs(rollout)  # one pass over the trained batch: old log-probs and entropies
+    with autocast(cfg.precision):  # the update's own computation, so that the first ratio is 1 up to rounding
+        policy.add_logprobs(rollout)  # one pass over the trained batch: old log-probs and entropies
     return Batch(mazes, rollout, np.stack([g[2] for g in groups]), np.stack([g[3] for g in groups]), sampled, score_s)
 
 
@@ -275,7 +277,11 @@ def rl_step(policy: Policy, optimizer: torch.optim.Optimizer, data: MazeData, cf
     for mb in range(cfg.mini_batches):
         rows = slice(mb * per_mini, (mb + 1) * per_mini)
         part = rollout.groups(slice(mb * prompts_per_mini, (mb + 1) * prompts_per_mini))
-        logprobs, entropy = policy.token_logprobs(part)  # each prompt computed once for its n answers
+        with autocast(cfg.precision):
+            logprobs, entropy = policy.token_logprobs(part)  # each prompt computed once for its n answers
+        if mb == 0:  # on-policy, so ~0: what sampling-time and update-time arithmetic disagree by
+            first_log_ratio = float(((logprobs.detach() - part.old_logprobs).abs() * part.completion_mask).sum()
+                                    / part.completion_mask.sum().clamp(min=1))
         loss, stats = dapo_policy_loss(
             logprobs, part.old_logprobs, advantages_b[rows], part.completion_mask,
             clip_low=cfg.clip_low, clip_high=cfg.clip_high, entropy_bt=entropy, entropy_coef=cfg.entropy_coef,
@@ -310,6 +316,7 @@ def rl_step(policy: Policy, optimizer: torch.optim.Optimizer, data: MazeData, cf
         "eta": float(np.abs(advantages_pn).sum(axis=1).mean()),
         "loss": float(np.mean(losses)),
         "clip_fraction": float(np.mean(clip_fracs)),
+        "first_log_ratio": first_log_ratio,
         "grad_norm": float(np.mean(grad_norms)),
         "entropy": float(rollout.mean_entropy.mean()),
         "completion_tokens": n_tokens_total,

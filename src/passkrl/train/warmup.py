@@ -22,6 +22,7 @@ import torch
 
 from passkrl.io import atomic_open
 from passkrl.train.config import TrainConfig, setting_text
+from passkrl.train.precision import autocast, resolve
 
 WARMUP_FIELDS = ("task", "model", "max_new_tokens", "seed", "train_sizes", "n_train_mazes", "d_model", "n_layers",
                  "n_heads", "warmup_steps", "warmup_batch_size", "warmup_lr")
@@ -45,6 +46,9 @@ def cache_key(cfg: TrainConfig) -> str:
     fields = WARMUP_FIELDS + (TEXT_TASK_FIELDS if cfg.task != "maze" else ())
     settings = {name: setting_text(getattr(cfg, name)) for name in fields}
     settings["version"] = CACHE_VERSION
+    precision = resolve(cfg.precision)
+    if precision != "float32":  # float32 warm-ups keep the keys they had before --precision existed
+        settings["precision"] = precision
     if cfg.model is not None and Path(cfg.model).is_dir():  # a changed model directory is a new warm-up
         settings["model_mtime"] = max((f.stat().st_mtime for f in Path(cfg.model).iterdir()), default=0.0)
     return settings_digest(settings)
@@ -80,7 +84,8 @@ def warm_up(policy, train_mazes: list, cfg: TrainConfig) -> bool:
         for group in optimizer.param_groups:
             group["lr"] = cfg.warmup_lr * scale
         batch = [train_mazes[i] for i in rng.choice(len(train_mazes), size=cfg.warmup_batch_size, replace=False)]
-        loss = policy.supervised_loss(batch)
+        with autocast(cfg.precision):
+            loss = policy.supervised_loss(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.model.parameters(), 1.0)
