@@ -185,6 +185,11 @@ class RunDir:
         """Every complete record, in order (reading stops at a line cut by a crash)."""
         return [record for _, record in self._complete_records()]
 
+    def clear_metrics(self) -> None:
+        """Drop every record (a run that starts afresh)."""
+        if self.metrics_path.exists():
+            write_text_atomic(self.metrics_path, "")
+
     def truncate_metrics(self, step: int) -> None:
         """Keep only the records of steps ``<= step`` (a resumed run rewrites the rest)."""
         if not self.metrics_path.exists():

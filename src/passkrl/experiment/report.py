@@ -106,10 +106,19 @@ def every_k_table(results: dict[str, Any]) -> list[str]:
         return []
     ks = range(1, len(arms[0]["pass_at_every_k"]["final"]) + 1)
     lines = ["| arm | " + " | ".join(f"pass@{k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
-    lines.append("| (warm-up, before RL) | " + " | ".join(fmt(s["mean"]) for s in arms[0]["pass_at_every_k"]["before"]) + " |")
+    for label, points in _start_series(results, arms[0]["pass_at_every_k"]):
+        lines.append(f"| ({label}) | " + " | ".join(fmt(s["mean"]) for s in points) + " |")
     for arm in arms:
         lines.append(f"| {arm['label']} | " + " | ".join(fmt(s["mean"]) for s in arm["pass_at_every_k"]["final"]) + " |")
     return lines
+
+
+def _start_series(results: dict[str, Any], by_point: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The shared starting points of every arm: after the warm-up, and after the Pass@1 phase where there was one."""
+    if results.get("pass1_steps") and "warm_up" in by_point:
+        return [("after the warm-up", by_point["warm_up"]),
+                (f"after the Pass@1 phase, {results['pass1_steps']} steps: the start", by_point["before"])]
+    return [("warm-up, before RL", by_point["before"])]
 
 
 def statistics_line(results: dict[str, Any]) -> str:
@@ -133,12 +142,12 @@ def arms_table(results: dict[str, Any]) -> list[str]:
         f"| arm | pass@1 | pass@{k} | pass@1 unseen | pass@{k} unseen | entropy | distinct wrong |",
         "|---|---|---|---|---|---|---|",
     ]
-    before = results["arms"][0]["before"]
-    lines.append(
-        f"| (warm-up, before RL) | {interval(before['pass@1/all'])} | {interval(before['pass@k/all'])} | "
-        f"{interval(before['pass@1/unseen'])} | {interval(before['pass@k/unseen'])} | "
-        f"{interval(before['entropy/all'])} | {interval(before['distinct_wrong/all'], 2)} |"
-    )
+    for label, before in _start_series(results, results["arms"][0]):
+        lines.append(
+            f"| ({label}) | {interval(before['pass@1/all'])} | {interval(before['pass@k/all'])} | "
+            f"{interval(before['pass@1/unseen'])} | {interval(before['pass@k/unseen'])} | "
+            f"{interval(before['entropy/all'])} | {interval(before['distinct_wrong/all'], 2)} |"
+        )
     for arm in results["arms"]:
         final = arm["final"]
         lines.append(
@@ -299,7 +308,7 @@ def draw(results: dict[str, Any], out_dir: Path) -> list[str]:
     if arms:
         fig, ax = plt.subplots(figsize=(6, 4))
         ks = list(range(1, len(arms[0]["pass_at_every_k"]["final"]) + 1))
-        series = [("warm-up (before RL)", arms[0]["pass_at_every_k"]["before"])]
+        series = list(_start_series(results, arms[0]["pass_at_every_k"]))
         series += [(arm["label"], arm["pass_at_every_k"]["final"]) for arm in arms]
         for label, points in series:
             plot_with_band(ax, ks, [p["mean"] for p in points], [p["low"] for p in points],

@@ -50,8 +50,11 @@ class RunRecords:
 
     spec: RunSpec
     evals: list[dict[str, Any]]
+    """From the start of the compared phase (step 0: after the Pass@1 phase, or after the warm-up) to the end."""
     seconds: float | None
     step_times: list[dict[str, float]]  # per RL step: seconds spent sampling, scoring, on advantages, updating
+    warm_up: dict[str, Any] | None = None
+    """The evaluation after the warm-up, where the run had a Pass@1 phase after it (else ``evals[0]``)."""
 
     @property
     def final(self) -> dict[str, Any]:
@@ -62,10 +65,15 @@ def load_run(spec: RunSpec) -> RunRecords:
     files = RunDir(spec.run_dir)
     records = files.read_metrics()
     evals = [record for record in records if record.get("kind") == "eval"]
-    step_times = [record["time_s"] for record in records if record.get("kind") == "train"]
+    # the compared phase only: the Pass@1 phase's steps (<= 0) are the shared start, not this arm's training
+    step_times = [record["time_s"] for record in records if record.get("kind") == "train" and record.get("phase") != "pass1"]
     if not evals or "correct" not in evals[-1]:
         raise ValueError(f"{files.metrics_path} has no per-maze evaluation records; rerun it with this version of passkrl")
-    return RunRecords(spec, evals, files.seconds(), step_times)
+    warm_up = None
+    if any(record.get("phase") == "pass1" for record in evals):
+        warm_up = next(record for record in evals if record.get("phase") == "warm-up")
+        evals = [record for record in evals if record["step"] >= 0]
+    return RunRecords(spec, evals, files.seconds(), step_times, warm_up)
 
 
 def per_maze(record: dict[str, Any], metric: str, sizes: str, train_sizes: set[int], k: int = PASS_K) -> np.ndarray:
@@ -123,13 +131,20 @@ def adjust(claims: list[dict[str, Any]]) -> None:
             claim["verdict"] = claim["verdict_unadjusted"] = "no interval (one run)"
 
 
-def _values(runs: list[RunRecords], metric: str, sizes: str, train_sizes: set[int], which: int = -1,
+def _values(runs: list[RunRecords], metric: str, sizes: str, train_sizes: set[int], which: int | str = -1,
             k: int = PASS_K) -> list[np.ndarray]:
+    """Per-run values of ``metric`` in evaluation ``which`` (an index into ``evals``, or ``"warm_up"``)."""
+
+    def record(r: RunRecords) -> dict[str, Any]:
+        if which == "warm_up":
+            return r.warm_up if r.warm_up is not None else r.evals[0]
+        return r.evals[which]
+
     if metric in PER_MAZE or metric.startswith("pass@"):
-        if any(r.evals[which]["sizes"] != runs[0].evals[which]["sizes"] for r in runs):
+        if any(record(r)["sizes"] != record(runs[0])["sizes"] for r in runs):
             raise ValueError("runs of one study were evaluated on different test mazes; rerun them with one test pool")
-        return [per_maze(r.evals[which], metric, sizes, train_sizes, k) for r in runs]
-    return [np.array([float(r.evals[which][metric])]) for r in runs]
+        return [per_maze(record(r), metric, sizes, train_sizes, k) for r in runs]
+    return [np.array([float(record(r)[metric])]) for r in runs]
 
 
 def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
@@ -147,17 +162,18 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
     samples = int(next(iter(runs_by_arm.values()))[0].final["samples_per_maze"])
     k = min(study.pass_k, samples)
 
-    def summary(runs: list[RunRecords], metric: str, sizes: str = "all", which: int = -1) -> dict[str, Any]:
+    def summary(runs: list[RunRecords], metric: str, sizes: str = "all", which: int | str = -1) -> dict[str, Any]:
         return summarise(_values(runs, metric, sizes, train_sizes, which=which, k=k), unit_seeds)
 
     arms = []
     for arm in study.arms:
         runs = runs_by_arm[arm.label]
-        final, before = {}, {}
+        final, before, warm_up = {}, {}, {}
         for metric in PER_MAZE + PER_RUN:
             for sizes in SIZE_SETS if metric in PER_MAZE else ("all",):
                 final[f"{metric}/{sizes}"] = summary(runs, metric, sizes)
                 before[f"{metric}/{sizes}"] = summary(runs, metric, sizes, which=0)
+                warm_up[f"{metric}/{sizes}"] = summary(runs, metric, sizes, which="warm_up")
         arms.append({
             "label": arm.label,
             "note": arm.note,
@@ -166,10 +182,12 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
             "train_seconds": [r.seconds for r in runs],
             "step_ms": _median_step_ms(runs),
             "final": final,
-            "before": before,
+            "before": before,  # the start of the compared phase: after the Pass@1 phase, or after the warm-up
+            "warm_up": warm_up,  # after the warm-up (equal to "before" without a Pass@1 phase)
             # every k from 1 to the samples per maze, on all test sizes
             "pass_at_every_k": {"final": [summary(runs, f"pass@{j}") for j in range(1, samples + 1)],
-                                "before": [summary(runs, f"pass@{j}", which=0) for j in range(1, samples + 1)]},
+                                "before": [summary(runs, f"pass@{j}", which=0) for j in range(1, samples + 1)],
+                                "warm_up": [summary(runs, f"pass@{j}", which="warm_up") for j in range(1, samples + 1)]},
         })
 
     claims = [_judge(claim, runs_by_arm, unit_seeds, train_sizes, k) for claim in study.claims]
@@ -198,6 +216,7 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
         "replicates": len(units) // len(seeds),
         "units": [list(unit) for unit in units],
         "rl_steps": first.rl_steps,
+        "pass1_steps": first.pass1_steps,
         "eval_pool": first.eval_pool,
         "test_mazes_per_size": first.n_test_mazes,
         "test_sizes": test_sizes,

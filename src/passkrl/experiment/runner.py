@@ -91,6 +91,9 @@ def identity(config: TrainConfig) -> dict[str, Any]:
     settings = config.to_dict()
     for name in _NOT_IDENTITY:
         settings.pop(name, None)
+    if not config.pass1_steps:  # runs without a Pass@1 phase keep the directory names they had before it existed
+        settings.pop("pass1_steps")
+        settings.pop("pass1_lr")
     return settings
 
 
@@ -149,19 +152,23 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="passkrl-parent-watch", daemon=True).start()
 
 
-def _warm_up(config: dict[str, Any], threads: int) -> float:
-    """Build (or find) the cached warm-up of this configuration; returns the seconds it took."""
+def _warm_up(config: dict[str, Any], threads: int, pass1: bool = False) -> float:
+    """Build (or find) the cached warm-up of this configuration, and with ``pass1`` its cached Pass@1 phase
+    too; returns the seconds it took."""
     import torch
 
+    from passkrl.train import pass1_phase
     from passkrl.train.trainer import build
     from passkrl.train.warmup import warm_up
 
     started = time.perf_counter()
     torch.set_num_threads(threads)
-    cfg = TrainConfig.from_dict(config)
+    cfg = dataclasses.replace(TrainConfig.from_dict(config), progress=False)
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         data, policy = build(cfg)
         warm_up(policy, data.train, cfg)
+        if pass1 and cfg.pass1_steps:
+            pass1_phase.sharpen(policy, data, cfg)
     return time.perf_counter() - started
 
 
@@ -235,21 +242,29 @@ def execute(
     processes, threads = choose_jobs(jobs, len(pending))
     context = get_context("spawn")  # a clean interpreter per child: no inherited torch threads or locks
     started = time.perf_counter()
-    # One warm-up per distinct warm-up setting (in practice: per seed).
+    # One warm-up per distinct warm-up setting (in practice: per seed), then one Pass@1 phase per distinct
+    # start, so that parallel processes never race to build the same cache entry.
+    from passkrl.train.pass1_phase import start_key
     from passkrl.train.warmup import cache_key
 
     warmups: dict[str, TrainConfig] = {}
+    starts: dict[str, TrainConfig] = {}
     for spec in pending:
         warmups.setdefault(cache_key(spec.config), spec.config)
+        if spec.config.pass1_steps:
+            starts.setdefault(start_key(spec.config), spec.config)
     log(f"{len(pending)} run(s) to train ({len(specs) - len(pending)} already finished), "
-        f"{len(warmups)} warm-up(s); {processes} process(es) x {threads} thread(s)")
-    # Fewer warm-ups than processes (one warm-up seed, say): each gets the idle cores' threads too.
-    warmup_processes = min(processes, len(warmups))
-    warmup_threads = max(threads, (os.cpu_count() or 1) // warmup_processes)
+        f"{len(warmups)} warm-up(s), {len(starts)} Pass@1 phase(s); {processes} process(es) x {threads} thread(s)")
     workers = {"mp_context": context, "initializer": _die_with_parent, "initargs": (os.getpid(),)}
-    with ProcessPoolExecutor(max_workers=warmup_processes, **workers) as pool, _stopped_on_interrupt(pool):
-        for future in [pool.submit(_warm_up, cfg.to_dict(), warmup_threads) for cfg in warmups.values()]:
-            future.result()
+    for stage, pass1 in ((warmups, False), (starts, True)):
+        if not stage:
+            continue
+        # Fewer warm-ups than processes (one warm-up seed, say): each gets the idle cores' threads too.
+        stage_processes = min(processes, len(stage))
+        stage_threads = max(threads, (os.cpu_count() or 1) // stage_processes)
+        with ProcessPoolExecutor(max_workers=stage_processes, **workers) as pool, _stopped_on_interrupt(pool):
+            for future in [pool.submit(_warm_up, cfg.to_dict(), stage_threads, pass1) for cfg in stage.values()]:
+                future.result()
     timing["warmup_s"] = time.perf_counter() - started
     if on_warmups_done is not None:
         on_warmups_done(timing["warmup_s"])

@@ -54,6 +54,7 @@ def draw_run(run_dir: Path) -> list[Path]:
         axes[2].plot(steps, [r["clip_fraction"] for r in train], label="clip fraction")
         axes[2].set(xlabel="RL step", title="advantages and clipping")
         axes[2].legend(fontsize=8)
+        _mark_phases(axes, records)
         fig.suptitle(f"{Path(run_dir).name}: training", y=1.03)
         path = Path(run_dir) / "training.png"
         save_figure_atomic(fig, path)
@@ -70,6 +71,7 @@ def draw_run(run_dir: Path) -> list[Path]:
         axes[1].set(xlabel="RL step", ylabel="nats / token", title="test token entropy (T=1.0, top-p 0.95)")
         axes[2].plot(steps, [r["distinct_wrong"] for r in evals], marker="o", ms=3)
         axes[2].set(xlabel="RL step", ylabel="per maze", title="distinct wrong answers (Fig. 7a)")
+        _mark_phases(axes, records)
         fig.suptitle(f"{Path(run_dir).name}: held-out evaluation ({evals[-1]['n_mazes']} mazes, "
                      f"{evals[-1]['samples_per_maze']} samples each)", y=1.03)
         path = Path(run_dir) / "evaluation.png"
@@ -77,8 +79,12 @@ def draw_run(run_dir: Path) -> list[Path]:
         paths.append(path)
         ks = [int(key[5:]) for key in keys]
         fig, ax = plt.subplots(figsize=(5.5, 4))
-        for record, label in ((evals[0], f"step {evals[0]['step']} (after warm-up)"),
-                              (evals[-1], f"step {evals[-1]['step']}")):
+        curves = [(evals[0], f"step {evals[0]['step']} (after warm-up)")]
+        start = [r for r in evals if r.get("phase") == "pass1"]
+        if start:
+            curves.append((start[-1], "step 0 (after the Pass@1 phase)"))
+        curves.append((evals[-1], f"step {evals[-1]['step']}"))
+        for record, label in curves:
             ax.plot(ks, [record[f"pass@{k}"] for k in ks], marker="o", label=label)
         ax.set_xscale("log", base=2)
         ax.set(xlabel="k", ylabel="pass@k (held-out)", title="pass@k curve before and after RL", ylim=(0, 1))
@@ -89,6 +95,16 @@ def draw_run(run_dir: Path) -> list[Path]:
     return paths
 
 
+def _mark_phases(axes, records: list[dict[str, Any]]) -> None:
+    """A vertical line at step 0 where the run had a Pass@1 phase (steps <= 0) before the compared phase."""
+    if not any(r.get("phase") == "pass1" for r in records):
+        return
+    for ax in axes:
+        ax.axvline(0, color="grey", linestyle=":", linewidth=1)
+    axes[0].annotate("Pass@1 phase | compared phase", xy=(0, 1), xycoords=("data", "axes fraction"),
+                     ha="center", va="bottom", fontsize=7, color="grey")
+
+
 def format_before_after(summary: dict[str, Any]) -> str:
     """The closing table: pass@k after the warm-up and after RL, the change with its 95% interval, and per size."""
     before, after = summary["before"], summary["after"]
@@ -97,18 +113,31 @@ def format_before_after(summary: dict[str, Any]) -> str:
     task = summary.get("task", "maze")
     pool = summary.get("eval_pool", "held-out")  # runs written before the test / validation split say "held-out"
     held_out = f"{pool} pool: mazes" if task == "maze" else f"{pool} pool: {task} problems"
+    pass1_steps = summary.get("pass1_steps") or 0
+    warm = summary.get("warm_up") if pass1_steps else None
+    rows = [("after warm-up", warm)] if warm is not None else []
+    rows.append((f"after Pass@1 ({pass1_steps} steps)" if warm is not None else "after warm-up", before))
+    rows.append((f"after RL, {summary.get('estimator', '')} (step {after['step']})", after))
+    label_width = max(22, max(len(label) for label, _ in rows) + 1)
     lines = [f"\n{held_out} ({after['n_mazes']}, {after['samples_per_maze']} samples each, T=1.0, top-p 0.95)",
-             f"{'':<22}" + "".join(f"{key:>{width + 2}}" for key in keys)]
-    for label, record in (("after warm-up", before), (f"after RL (step {after['step']})", after)):
-        lines.append(f"{label:<22}" + "".join(f"{record[key]:>{width + 2}.3f}" for key in keys))
+             f"{'':<{label_width}}" + "".join(f"{key:>{width + 2}}" for key in keys) + f"{'entropy':>10}"]
+    for label, record in rows:
+        lines.append(f"{label:<{label_width}}" + "".join(f"{record.get(key, float('nan')):>{width + 2}.3f}" for key in keys)
+                     + f"{record.get('entropy', float('nan')):>10.3f}")
     change = change_intervals(before, after)
     if change:
-        lines.append(f"{'change':<22}" + "".join(f"{change[key].mean:>+{width + 2}.3f}" for key in keys))
-        lines.append(f"\nchange after RL with its 95% interval over the {after['n_mazes']} test items "
+        lines.append(f"{'change':<{label_width}}" + "".join(f"{change[key].mean:>+{width + 2}.3f}" for key in keys))
+        start = "the Pass@1-trained start" if warm is not None else "the warm-up"
+        lines.append(f"\nchange after RL from {start}, with its 95% interval over the {after['n_mazes']} test items "
                      "(paired bootstrap: the same items before and after):")
         lines += [f"  {key:<9}{c.mean:+.3f}  [{c.low:+.3f}, {c.high:+.3f}]"
-                  + ("  (above the warm-up)" if c.low > 0 else "  (below the warm-up)" if c.high < 0 else "")
+                  + ("  (above the start)" if c.low > 0 else "  (below the start)" if c.high < 0 else "")
                   for key, c in change.items()]
+    sharpened = change_intervals(warm, before) if warm is not None else {}
+    if sharpened:
+        lines.append(f"\nchange in the Pass@1 phase (start minus warm-up), 95% interval: "
+                     + ", ".join(f"{key} {c.mean:+.3f} [{c.low:+.3f}, {c.high:+.3f}]" for key, c in sharpened.items()
+                                 if key in (keys[0], keys[-1])))
     if len(after.get("by_size", {})) > 1:
         first, last = keys[0], keys[-1]
         lines.append(f"\nby {'size' if task == 'maze' else 'group'}: {first} and {last}, after warm-up -> after RL")

@@ -20,6 +20,7 @@ ROLLOUT_INPUTS = ("entropy",)
 # (field, low, high, low end open): the range of every float setting.
 _FLOAT_RANGES = (
     ("reward_noise", 0.0, 0.5, False), ("warmup_lr", 0.0, math.inf, True), ("lr", 0.0, math.inf, True),
+    ("pass1_lr", 0.0, math.inf, True),
     ("clip_low", 0.0, 1.0, False), ("clip_high", 0.0, math.inf, False), ("entropy_coef", 0.0, math.inf, False),
     ("grad_clip", 0.0, math.inf, True), ("temperature", 0.0, math.inf, True),
     ("eval_temperature", 0.0, math.inf, True), ("eval_top_p", 0.0, 1.0, True),
@@ -134,6 +135,13 @@ class TrainConfig:
     warmup_lr: float = 2e-3
     """Peak learning rate of the warm-up (cosine decay)."""
 
+    # --- Pass@1 phase (the paper's protocol)
+    pass1_steps: int = 200
+    """GRPO (Pass@1 Training) steps between the warm-up and the compared RL phase, cached like the warm-up: the
+    paper continues a policy that Pass@1 Training has already sharpened (0: RL starts from the warm-up)."""
+    pass1_lr: float = 3e-4
+    """Learning rate of the Pass@1 phase (AdamW, constant after --lr-warmup-steps)."""
+
     # --- RL
     rl_steps: int = 200
     """RL steps."""
@@ -225,7 +233,7 @@ class TrainConfig:
             if self.n_test_mazes > TEST_POOL_MAX:
                 raise ValueError(f"--n-test-mazes must be at most {TEST_POOL_MAX} (the held-out pool per size), "
                                  f"got {self.n_test_mazes}")
-        for name in ("warmup_steps", "rl_steps", "lr_warmup_steps", "threads", "rl_seed", "seed"):
+        for name in ("warmup_steps", "pass1_steps", "rl_steps", "lr_warmup_steps", "threads", "rl_seed", "seed"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         for name in ("seed", "rl_seed"):  # torch's generators take a signed 64-bit seed
@@ -315,6 +323,7 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"config has unknown field(s): {', '.join(unknown)}")
         values = dict(data)
+        values.setdefault("pass1_steps", 0)  # a run written before the Pass@1 phase existed started from the warm-up
         for name in ("out", "resume", "model"):
             if values.get(name) is not None:
                 values[name] = Path(values[name])
@@ -333,7 +342,7 @@ def explicit_fields(argv: list[str]) -> frozenset[str]:
 SMOKE_OVERRIDES: dict[str, Any] = dict(
     train_sizes=(7,), test_sizes=(7, 9), n_train_mazes=200, n_test_mazes=4,
     d_model=32, n_layers=1, n_heads=2,
-    warmup_steps=40, warmup_batch_size=32, rl_steps=4, n_prompts=4, n_rollouts=4, mini_batches=2,
+    warmup_steps=40, warmup_batch_size=32, pass1_steps=2, rl_steps=4, n_prompts=4, n_rollouts=4, mini_batches=2,
     eval_every=2, eval_samples=4, checkpoint_every=1,
 )
 

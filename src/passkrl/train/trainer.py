@@ -142,19 +142,19 @@ def evaluate(policy: Policy, mazes: list, cfg: TrainConfig, step: int) -> dict[s
 NOT_SEEN_AT_STEP_0 = ("out", "resume", "progress", "stop_after", "rl_seed", "estimator", "k", "k_schedule",
                      "estimator_params", "reward_noise", "rl_steps", "n_prompts", "n_rollouts", "dynamic_sampling",
                      "dynamic_max_rounds", "mini_batches", "lr", "lr_warmup_steps", "clip_low", "clip_high",
-                     "entropy_coef", "grad_clip", "temperature", "eval_every", "checkpoint_every")
+                     "entropy_coef", "grad_clip", "temperature", "eval_every", "checkpoint_every", "pass1_steps", "pass1_lr")
 """Settings the step-0 evaluation cannot depend on: it sees the warm-up's weights, the test problems
 and the evaluation settings, and its draws come from ``(seed, 0, eval)``, never from ``--rl-seed``."""
 
 
-def evaluate_warm_up(policy: Policy, mazes: list, cfg: TrainConfig) -> dict[str, Any]:
-    """The step-0 evaluation, cached beside the warm-up's weights: every RL run of one warm-up (any
-    estimator, any replicate) would compute exactly this, so only the first one does.
+def evaluate_cached(policy: Policy, mazes: list, cfg: TrainConfig, weights: Path) -> dict[str, Any]:
+    """The step-0 evaluation of the cached weights ``weights`` (the warm-up's, or the Pass@1 phase's), cached
+    beside them: every RL run that starts from them (any estimator, any replicate) would compute exactly this,
+    so only the first one does.
 
     The key is every other setting (threads included, since a thread count may change rounding) and
     the weights file's size and modification time, so a rebuilt warm-up is evaluated afresh.
     """
-    weights = weights_path(cfg)
     if not weights.exists():
         return evaluate(policy, mazes, cfg, step=0)
     stat = weights.stat()
@@ -338,8 +338,31 @@ def lr_at(cfg: TrainConfig, optimizer_step: int) -> float:
     return cfg.lr
 
 
+def start_policy(policy: Policy, data: MazeData, cfg: TrainConfig) -> dict[str, Any]:
+    """The policy the compared RL phase starts from, built or loaded from the cache, with its evaluations.
+
+    Warm-up (supervised, :mod:`passkrl.train.warmup`), evaluated; then, with ``pass1_steps``, the Pass@1 phase
+    (GRPO until sharpened, :mod:`passkrl.train.pass1_phase`), evaluated again. Returns the evaluation after the
+    warm-up (``warm_up``), the one the compared phase starts from (``before``) and the metrics records of both
+    phases (``records``: the warm-up's evaluation at step ``-pass1_steps``, the phase's steps up to 0, the
+    start's evaluation at step 0).
+    """
+    from passkrl.train import pass1_phase
+
+    warm_up(policy, data.train, cfg)
+    warm = evaluate_cached(policy, data.test, cfg, weights_path(cfg))
+    if not cfg.pass1_steps:
+        return {"warm_up": warm, "before": warm, "records": [{"kind": "eval", "phase": "warm-up", **warm}]}
+    steps = pass1_phase.sharpen(policy, data, cfg)
+    start = evaluate_cached(policy, data.test, cfg, pass1_phase.weights_path(cfg))
+    records = [{"kind": "eval", "phase": "warm-up", **warm, "step": -cfg.pass1_steps}, *steps,
+               {"kind": "eval", "phase": "pass1", **start}]
+    return {"warm_up": {**warm, "step": -cfg.pass1_steps}, "before": start, "records": records}
+
+
 def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
-    """Warm up (or load the cached warm-up), then RL with periodic evaluation and checkpoints."""
+    """Warm up and sharpen with Pass@1 Training (or load both from the cache), then RL with periodic
+    evaluation and checkpoints."""
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     schedule = cfg.schedule
     data, policy = build(cfg)
@@ -349,17 +372,19 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
     optimizer = torch.optim.AdamW(policy.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
     state = ckpt.load_latest(run_dir) if resume else None
     if state is None:
-        warm_up(policy, data.train, cfg)
         start_step = 0
-        files.truncate_metrics(-1)  # a fresh start: drop every record of an earlier, abandoned attempt
-        before = evaluate_warm_up(policy, data.test, cfg)
-        files.append_metrics({"kind": "eval", **before})
-        ckpt.save(run_dir, 0, policy.model, optimizer, {"before": before})
+        files.clear_metrics()  # a fresh start: drop every record of an earlier, abandoned attempt
+        phases = start_policy(policy, data, cfg)
+        for record in phases["records"]:
+            files.append_metrics(record)
+        before = phases["before"]
+        ckpt.save(run_dir, 0, policy.model, optimizer, {"before": before, "warm_up": phases["warm_up"]})
     else:
         policy.model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_step = state["step"]
         before = state["extra"]["before"]
+        phases = {"warm_up": state["extra"].get("warm_up", before)}
         files.truncate_metrics(start_step)
 
     interrupted = {"flag": False}
@@ -393,7 +418,8 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
     finally:
         signal.signal(signal.SIGINT, previous)
     after = latest_eval if latest_eval["step"] == cfg.rl_steps else evaluate(policy, data.test, cfg, step=cfg.rl_steps)
-    summary = {"before": before, "after": after, "estimator": cfg.estimator, "k": cfg.k, "k_schedule": cfg.k_schedule,
+    summary = {"warm_up": phases["warm_up"], "before": before, "after": after, "pass1_steps": cfg.pass1_steps,
+               "estimator": cfg.estimator, "k": cfg.k, "k_schedule": cfg.k_schedule,
                "task": cfg.task, "eval_pool": cfg.eval_pool}
     files.write_eval(summary)
     return summary

@@ -1,0 +1,98 @@
+"""The Pass@1 phase: GRPO from the warm-up until the policy has sharpened, cached like the warm-up.
+
+Chen et al., "Pass@k Training for Adaptively Balancing Exploration and Exploitation of Large Reasoning
+Models" (arXiv 2508.10751), use the Pass@k reward "to continually train a model that has already
+undergone Pass@1 Training" (Introduction, §2.1): the comparison starts from a *sharpened* policy,
+which either continues with Pass@1 Training or switches to Pass@k Training. This module gives every
+run that start: ``pass1_steps`` RL steps of GRPO (Pass@1 Training: k = 1, binary rewards, the paper's
+DAPO subset, i.e. clip-higher and token-level averaging, no dynamic sampling) at ``pass1_lr``, from the
+cached warm-up. The resulting weights and the phase's per-step records are cached under a key made of
+the warm-up's key and every setting the phase reads, so all arms and RL replicates of one warm-up
+continue from the same checkpoint and only the first run pays for it.
+
+Randomness: step ``t`` of the phase draws from the trainer's generators of step ``PASS1_STEP_OFFSET + t``,
+a stream no RL run reaches, so the compared phase's draws are independent of the phase's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from passkrl.io import atomic_open, write_json_atomic
+from passkrl.train.config import TrainConfig, setting_text
+from passkrl.train.warmup import cache_dir, cache_key, settings_digest
+
+PASS1_FIELDS = ("pass1_steps", "pass1_lr", "n_prompts", "n_rollouts", "mini_batches", "lr_warmup_steps", "clip_low",
+                "clip_high", "grad_clip", "temperature", "partial_credit")
+"""What the phase depends on besides the warm-up (whose key is part of the phase's)."""
+PASS1_STEP_OFFSET = 2**40
+"""Step ``t`` of the phase uses the generators of step ``2**40 + t`` (see the module docstring)."""
+PASS1_VERSION = 1
+
+
+def phase_config(cfg: TrainConfig) -> TrainConfig:
+    """The run's settings as the Pass@1 phase uses them: GRPO, k = 1, the paper's DAPO subset, ``pass1_lr``."""
+    return dataclasses.replace(cfg, estimator="grpo", k=1, k_schedule=None, estimator_params="{}", reward_noise=0.0,
+                               entropy_coef=0.0, dynamic_sampling=False, lr=cfg.pass1_lr, rl_steps=cfg.pass1_steps,
+                               rl_seed=0)
+
+
+def phase_key(cfg: TrainConfig) -> str:
+    settings = {name: setting_text(getattr(cfg, name)) for name in PASS1_FIELDS}
+    settings["warm_up"] = cache_key(cfg)
+    settings["version"] = PASS1_VERSION
+    return f"{cache_key(cfg)}-pass1-{settings_digest(settings)}"
+
+
+def weights_path(cfg: TrainConfig) -> Path:
+    """Where the weights after the Pass@1 phase are cached (its records beside them, ``.json``)."""
+    return cache_dir() / f"{phase_key(cfg)}.pt"
+
+
+def start_key(cfg: TrainConfig) -> str:
+    """What identifies the policy the compared phase starts from: the warm-up's key, or the phase's."""
+    return phase_key(cfg) if cfg.pass1_steps else cache_key(cfg)
+
+
+def sharpen(policy, data, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """Load the cached Pass@1 phase for these settings, or run it from the policy's (warm-up) weights.
+
+    Returns the phase's per-step training records (``phase: "pass1"``, steps ``1 - pass1_steps .. 0``,
+    so that the compared phase starts at step 0 on every plot).
+    """
+    from passkrl.train.trainer import lr_at, progress, rl_step
+
+    path = weights_path(cfg)
+    records_path = path.with_suffix(".json")
+    if path.exists() and records_path.exists():
+        try:
+            records = json.loads(records_path.read_text(encoding="utf-8"))
+            policy.model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            print(f"Pass@1 phase: reusing cached weights {path}")
+            return records
+        except Exception as err:  # a damaged cache entry is rebuilt, never fatal
+            print(f"Pass@1 phase: ignoring unreadable cache entry {path} ({type(err).__name__})")
+    phase = phase_config(cfg)
+    optimizer = torch.optim.AdamW(policy.model.parameters(), lr=phase.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    records = []
+    bar = progress(range(phase.rl_steps), dataclasses.replace(phase, progress=cfg.progress), total=phase.rl_steps)
+    if hasattr(bar, "set_description"):
+        bar.set_description("Pass@1 phase (GRPO)")
+    for step in bar:
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(phase, step * phase.mini_batches)
+        record = rl_step(policy, optimizer, data, phase, phase.schedule, PASS1_STEP_OFFSET + step)
+        record.update(phase="pass1", step=step + 1 - phase.rl_steps)
+        records.append(record)
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(reward=f"{record['reward']:.2f}", all_right=f"{record['all_right']:.2f}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(records_path, records)
+    with atomic_open(path, "wb") as handle:  # the weights last: a cache entry with weights is complete
+        torch.save(policy.model.state_dict(), handle)
+    return records
