@@ -379,24 +379,33 @@ def test_entropy_route_wraps_exactly_the_named_verl_functions_once_and_then_leav
     assert pv.WRAPPED == ("verl.trainer.ppo.ray_trainer.compute_advantage",
                           "verl.trainer.ppo.v1.utils.compute_advantage",
                           "verl.trainer.ppo.v1.utils.compute_advantage_for_multi_trajectories")
+    assert pv.METRICS_WRAPPED == ("verl.trainer.ppo.ray_trainer.compute_data_metrics",
+                                  "verl.trainer.ppo.v1.trainer_base.PPOTrainer._compute_advantage")
     code = (
         "import sys\n"
         "import passkrl.integrations.verl as pv\n"
-        "before = pv.entropy_route()\n"
+        "before = {**pv.entropy_route(), **pv.metrics_route()}\n"
         "pv.enable_entropy_route(); pv.enable_entropy_route()\n"
         "n_finders = sum(f is pv._FINDER for f in sys.meta_path)\n"
         "import verl.trainer.ppo.ray_trainer as legacy, verl.trainer.ppo.v1.utils as v1\n"
         "pv.enable_entropy_route()\n"
         "for fn in (legacy.compute_advantage, v1.compute_advantage):\n"
         "    assert fn._passkrl_entropy_route and not getattr(fn.__wrapped__, '_passkrl_entropy_route', False)\n"
-        "fn = v1.compute_advantage_for_multi_trajectories\n"
-        "assert fn._passkrl_sessions and not getattr(fn.__wrapped__, '_passkrl_sessions', False)\n"
-        "import verl.trainer.ppo.v1.trainer_base as tb; assert tb.compute_advantage_for_multi_trajectories is fn\n"
+        "sessions = v1.compute_advantage_for_multi_trajectories\n"
+        "assert sessions._passkrl_sessions and not getattr(sessions.__wrapped__, '_passkrl_sessions', False)\n"
+        "fn = legacy.compute_data_metrics\n"
+        "assert fn._passkrl_metrics and not getattr(fn.__wrapped__, '_passkrl_metrics', False)\n"
+        "assert 'verl.trainer.ppo.v1.trainer_base' in sys.modules  # the v1 package imports it\n"
+        "import verl.trainer.ppo.v1.trainer_base as tb; assert tb.compute_advantage_for_multi_trajectories is sessions\n"
+        "fn = tb.PPOTrainer._compute_advantage\n"
+        "assert fn._passkrl_metrics and not getattr(fn.__wrapped__, '_passkrl_metrics', False)\n"
+        "from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync; assert PPOTrainerSync._compute_advantage is fn\n"
         "import inspect; assert 'def compute_advantage' in inspect.getsource(legacy)\n"
-        "print(before, n_finders, pv.entropy_route(), pv._FINDER in sys.meta_path)\n"
+        "print(before, n_finders, {**pv.entropy_route(), **pv.metrics_route()}, "
+        "pv._FINDER in sys.meta_path)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    names = pv.WRAPPED
+    names = pv.WRAPPED + pv.METRICS_WRAPPED
     assert out.strip().splitlines()[-1] == (
         f"{ dict.fromkeys(names, False) } 1 { dict.fromkeys(names, True) } False"
     )

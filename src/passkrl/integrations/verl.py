@@ -30,6 +30,18 @@ response's scalar reward is the sum of its token-level rewards (verl puts the ve
 the last response token); its advantage is broadcast over the response mask exactly as verl's own
 GRPO does, in the rewards' dtype and on their device.
 
+A ``k`` that changes over training (the P@k -> P@1 transfer of §3.5):
+``'+algorithm.passk.k_schedule=[8@0,1@100]'`` (Hydra reads an unquoted comma as a sweep, so give a
+list or a quoted string), parsed by :class:`passkrl.core.schedule.KSchedule` like the embedded trainer's
+and TRL's ``passk_k_schedule``. The step is verl's global step (1 for the first step), see
+:func:`current_global_step`.
+
+Step metrics: every advantage computation of a passkrl estimator leaves ``passk/*`` figures
+(:func:`batch_metrics`) that reach verl's own step metrics, hence its ``Tracking`` logger (console,
+wandb, ...): in the legacy trainer through ``compute_data_metrics`` (its ``fit`` merges the result
+into the step's metrics), in the v1 trainer through the ``metrics`` dict of
+``PPOTrainer._compute_advantage``. :data:`METRICS_WRAPPED` names the two wrapped functions.
+
 Per-response entropies for ``passk_adaptive_entropy`` (§4.2.3): verl calls an estimator with the
 rewards, the response mask, the ``uid`` index and the config only. This module therefore wraps
 verl's ``compute_advantage`` (the function both of its PPO trainers call) so that, while it runs,
@@ -44,10 +56,11 @@ from __future__ import annotations
 
 import contextvars
 import importlib.abc
+import importlib.util
 import inspect
 import logging
-import importlib.util
 import sys
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -55,12 +68,15 @@ import numpy as np
 import torch
 
 from passkrl import estimators as _estimators
+from passkrl.core.schedule import KSchedule
+from passkrl.metrics import alpha_k as _alpha_k
+from passkrl.metrics import pass_at_k as _pass_at_k
 
 # passkrl estimator name -> name in verl's registry
 _SHAPERS = ("combination", "exceeding", "drop_easy", "adaptive_entropy", "alpha_reweight")
 _BASELINES = ("grpo", "dr_grpo", "rloo", "grpo_passk_tang")
 # config keys under algorithm.passk that are not estimator parameters
-_ADAPTER_KEYS = ("k", "seed", "small_groups")
+_ADAPTER_KEYS = ("k", "k_schedule", "seed", "small_groups")
 
 
 def verl_name(name: str) -> str:
@@ -125,18 +141,51 @@ def _small_groups(settings: Mapping[str, Any]) -> str:
     return policy
 
 
-def passk_settings(config: Any, name: str) -> tuple[int, int | None, dict[str, Any]]:
-    """``(k, seed, params)`` for the passkrl estimator ``name`` from verl's ``algorithm`` config.
+def _k_schedule(value: Any) -> KSchedule:
+    """``algorithm.passk.k_schedule`` (a ``"8@0,1@100"`` string, a list of ``K@STEP`` entries or an
+    integer) as a :class:`KSchedule`; ``ValueError`` naming the setting otherwise."""
+    text = ",".join(str(part) for part in value) if isinstance(value, (list, tuple)) else value
+    if isinstance(text, bool) or not isinstance(text, (str, int, np.integer)):
+        raise ValueError(f"algorithm.passk.k_schedule must be a schedule such as '8@0,1@100', got {value!r}")
+    try:
+        return KSchedule.parse(str(text))
+    except ValueError as err:
+        raise ValueError(
+            f"algorithm.passk.k_schedule={value!r}: {err}; write it as '+algorithm.passk.k_schedule=[8@0,1@100]' "
+            "(k = 8 from the first step, k = 1 from verl's global step 100 on)"
+        ) from None
+
+
+def passk_schedule(config: Any, name: str) -> KSchedule:
+    """The ``k`` schedule of the passkrl estimator ``name``: ``algorithm.passk.k_schedule`` when set
+    (it overrides ``algorithm.passk.k``), else the constant ``algorithm.passk.k``.
 
     Raises ``ValueError`` naming the ``algorithm.passk`` setting to change.
     """
+    return _resolve(config, name)[0]
+
+
+def passk_settings(config: Any, name: str, *, step: int | None = None) -> tuple[int, int | None, dict[str, Any]]:
+    """``(k, seed, params)`` for the passkrl estimator ``name`` from verl's ``algorithm`` config; ``k`` is
+    the one in force at verl's global step ``step`` (the schedule's first ``k`` when ``step`` is None).
+
+    Raises ``ValueError`` naming the ``algorithm.passk`` setting to change.
+    """
+    schedule, seed, params = _resolve(config, name)
+    return schedule.k_at(0 if step is None else step), seed, params
+
+
+def _resolve(config: Any, name: str) -> tuple[KSchedule, int | None, dict[str, Any]]:
     vname = verl_name(name)
     settings = _passk_section(config)
     _small_groups(settings)
 
     record = _estimators.lookup(name)
+    schedule = None
+    if settings.get("k_schedule") is not None and str(settings["k_schedule"]).strip():
+        schedule = _k_schedule(settings["k_schedule"])
     if "k" not in settings or settings["k"] is None:
-        if record.uses_k:
+        if record.uses_k and schedule is None:
             raise ValueError(
                 f"algorithm.adv_estimator={vname} needs k: add +algorithm.passk.k=K to the command line "
                 "(K >= 1 and at most actor_rollout_ref.rollout.n, the responses per prompt)"
@@ -147,6 +196,8 @@ def passk_settings(config: Any, name: str) -> tuple[int, int | None, dict[str, A
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) < 1:
             raise ValueError(f"algorithm.passk.k must be an integer >= 1, got {k!r}")
         k = int(k)
+    if schedule is None:
+        schedule = KSchedule.of(k)
 
     seed = settings.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
@@ -158,13 +209,13 @@ def passk_settings(config: Any, name: str) -> tuple[int, int | None, dict[str, A
     if unknown:
         raise ValueError(
             f"algorithm.passk.{unknown[0]} is not a setting of algorithm.adv_estimator={vname}; "
-            f"it accepts: k, seed, small_groups{''.join(', ' + p for p in accepted)}"
+            f"it accepts: k, k_schedule, seed, small_groups{''.join(', ' + p for p in accepted)}"
         )
     try:
         _estimators.check_params(name, params)
     except ValueError as err:
         raise ValueError(f"algorithm.passk of algorithm.adv_estimator={vname}: {err}") from None
-    return k, (None if seed is None else int(seed)), params
+    return schedule, (None if seed is None else int(seed)), params
 
 
 # --------------------------------------------------------------------------------------------------
@@ -315,6 +366,110 @@ def grouped_advantages(
 
 
 # --------------------------------------------------------------------------------------------------
+# Step metrics
+# --------------------------------------------------------------------------------------------------
+
+CORRECT_THRESHOLD = 0.5
+"""A response counts as correct for ``passk/pass@1``, ``passk/pass@k`` and the group shares iff its score
+(the sum of its token-level rewards) is strictly above this; for 0/1 verifiers that is ``score == 1``.
+The same threshold as TRL's ``PassKGRPOTrainer``."""
+
+METRIC_NAMES = ("passk/pass@1", "passk/pass@k", "passk/eta", "passk/alpha_k", "passk/frac_all_wrong",
+                "passk/frac_mixed", "passk/frac_all_right", "passk/padding_rows", "passk/short_groups", "passk/k")
+"""The step metrics :func:`batch_metrics` returns (``pass@k``, ``eta`` and the shares only when some group
+can be measured). None of the names contains ``max``, ``min``, ``sum``, ``total`` or ``mean``, so the v1
+trainer's ``MetricsAggregator`` averages them (weighted by samples) when a step computes advantages
+more than once."""
+
+_STEP_METRICS: dict[str, float] = {}
+
+
+def last_step_metrics() -> dict[str, float]:
+    """The ``passk/*`` figures of the last advantage computation by a passkrl estimator (empty after one
+    by a verl estimator); the wrapped verl functions hand the same figures to verl's step metrics."""
+    return dict(_STEP_METRICS)
+
+
+def batch_metrics(scores: Any, index: Any, advantages: Any, *, k: int, valid: Any = None,
+                  small_groups: str = "zero") -> dict[str, float]:
+    """The ``passk/*`` step metrics of one batch (:data:`METRIC_NAMES`).
+
+    ``scores`` ``[B]`` (one per response), ``index`` the ``uid`` of each row, ``advantages`` ``[B]`` (one per
+    response) and ``valid`` ``[B]`` (False for padding rows), as the verl estimator sees them. Groups are the
+    ``uid`` groups of the valid rows; a response is correct iff its score is above :data:`CORRECT_THRESHOLD`.
+
+    * ``pass@1``: mean over groups of ``c/n``; ``pass@k``: mean over the groups with ``n >= k`` of the unbiased
+      ``1 - C(n-c, k)/C(n, k)`` (:func:`passkrl.metrics.pass_at_k`);
+    * ``eta``: ``sum_i |A_i|`` per group (arXiv 2508.10751 eq. 16), averaged over the groups that were estimated
+      (all groups with ``small_groups=shrink``, else those with ``n >= k``);
+    * ``alpha_k``: ``k (1 - p)^(k-1)`` at ``p = pass@1`` (:func:`passkrl.metrics.alpha_k`), the weight pass@k
+      training puts on the pass@1 gradient at the batch's accuracy;
+    * ``frac_all_wrong``, ``frac_mixed``, ``frac_all_right``: shares of groups with no, some and only correct
+      responses;
+    * ``padding_rows``: rows with an empty response; ``short_groups``: groups with fewer than ``k`` valid
+      responses; ``k``: the ``k`` in force.
+    """
+    values = np.asarray(scores.detach().cpu().double() if isinstance(scores, torch.Tensor) else scores,
+                        dtype=np.float64).reshape(-1)
+    adv = np.asarray(advantages.detach().cpu().double() if isinstance(advantages, torch.Tensor) else advantages,
+                     dtype=np.float64).reshape(-1)
+    keep = np.ones(len(values), dtype=bool) if valid is None else np.asarray(
+        valid.detach().cpu() if isinstance(valid, torch.Tensor) else valid, dtype=bool).reshape(-1)
+    kept = np.nonzero(keep)[0]
+    out = {"passk/k": float(k), "passk/padding_rows": float(len(values) - len(kept)), "passk/short_groups": 0.0}
+    if not len(kept):
+        return out
+    group, _, uids = group_rows([index[i] for i in kept])
+    n_groups = len(uids)
+    n = np.bincount(group, minlength=n_groups)
+    c = np.bincount(group, weights=(values[kept] > CORRECT_THRESHOLD).astype(np.float64), minlength=n_groups)
+    c = c.round().astype(np.int64)
+    short = n < k
+    out["passk/short_groups"] = float(short.sum())
+    pass1 = float(np.mean(_pass_at_k(n, c, 1)))
+    out["passk/pass@1"] = pass1
+    if bool((~short).any()):
+        out["passk/pass@k"] = float(np.mean(_pass_at_k(n[~short], c[~short], k)))
+    out["passk/alpha_k"] = float(_alpha_k(min(max(pass1, 0.0), 1.0), k))
+    out["passk/frac_all_wrong"] = float(np.mean(c == 0))
+    out["passk/frac_all_right"] = float(np.mean(c == n))
+    out["passk/frac_mixed"] = float(np.mean((c > 0) & (c < n)))
+    estimated = np.ones(n_groups, dtype=bool) if small_groups == "shrink" else ~short
+    if bool(estimated.any()):
+        abs_sum = np.bincount(group, weights=np.abs(adv[kept]), minlength=n_groups)
+        out["passk/eta"] = float(np.mean(abs_sum[estimated]))
+    return out
+
+
+# Global step of the batch whose advantages are being computed, when verl put one in its meta_info.
+_BATCH_STEP: contextvars.ContextVar[int | None] = contextvars.ContextVar("passkrl_verl_batch_step", default=None)
+_OWN_STEPS = [0]  # advantage computations by passkrl estimators in this process (the last resort)
+_WARNED_FALLBACK: list[bool] = []
+
+
+def current_global_step() -> tuple[int, str]:
+    """``(step, source)``: verl's global step for the advantage computation under way, for ``k_schedule``.
+
+    In order: ``data.meta_info["global_steps"]`` of the batch handed to ``compute_advantage``, when the
+    trainer puts it there (verl 0.9.1's trainers put it on the generation batch only, so it is normally
+    absent); else ``verl.utils.skip.SkipManager.step``, which both of verl 0.9.1's trainers (legacy
+    ``RayPPOTrainer.fit`` and v1 ``PPOTrainer.fit``) set to ``self.global_steps`` before every step, in the
+    process that computes the advantages (1 for the first step, a resumed run's step after a resume); else,
+    when neither is there (verl's functions called outside its trainers), the number of advantage
+    computations passkrl's estimators have made in this process, counting this one (1, 2, ...), which equals
+    the global step of a fresh run of the legacy trainer.
+    """
+    step = _BATCH_STEP.get()
+    if step is not None:
+        return int(step), "meta_info"
+    manager = sys.modules.get("verl.utils.skip.skip_manager")
+    skip_step = getattr(getattr(manager, "SkipManager", None), "step", -1)
+    if isinstance(skip_step, (int, np.integer)) and not isinstance(skip_step, bool) and skip_step >= 0:
+        return int(skip_step), "SkipManager"
+    return _OWN_STEPS[0], "count"
+
+
+# --------------------------------------------------------------------------------------------------
 # The functions verl calls
 # --------------------------------------------------------------------------------------------------
 
@@ -339,20 +494,53 @@ def make_verl_estimator(name: str) -> Callable[..., tuple[torch.Tensor, torch.Te
         config: Any = None,
         **_: Any,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        k, seed, params = passk_settings(config, name)
+        _STEP_METRICS.clear()
+        _OWN_STEPS[0] += 1
+        schedule, seed, params = _resolve(config, name)
+        k = schedule.k_at(_scheduled_step(schedule))
+        small_groups = passk_small_groups(config)
         scores = token_level_rewards.sum(dim=-1)  # [B]: the verifier's score sits on the last token
         valid = response_mask.sum(dim=-1) > 0  # [B]: rows with an empty response (padding) join no group
+        if len(schedule.points) > 1:
+            _check_schedule_fits(schedule, index, valid, name)
         with torch.no_grad():
             per_response = grouped_advantages(
                 name, scores, index, k=k, seed=seed, entropy=_BATCH_ENTROPY.get(), valid=valid,
-                small_groups=passk_small_groups(config), **params
+                small_groups=small_groups, **params
             )
             advantages = per_response.unsqueeze(-1) * response_mask
+        _STEP_METRICS.update(batch_metrics(scores, index, per_response, k=k, valid=valid, small_groups=small_groups))
         return advantages, advantages
 
     estimator.__name__ = estimator.__qualname__ = f"passkrl_{name}_for_verl"
     estimator.__doc__ = f"passkrl estimator {name!r} in verl's advantage-estimator signature. {_estimators.REGISTRY[name].summary}"
     return estimator
+
+
+def _scheduled_step(schedule: KSchedule) -> int:
+    if len(schedule.points) == 1:
+        return 0
+    step, source = current_global_step()
+    if source == "count" and not _WARNED_FALLBACK:
+        _WARNED_FALLBACK.append(True)
+        _LOG.warning("passkrl: algorithm.passk.k_schedule=%s: verl's global step is not available here (neither "
+                     "meta_info['global_steps'] nor SkipManager.step); counting this process's advantage "
+                     "computations instead (step %d now)", schedule, step)
+    return step
+
+
+def _check_schedule_fits(schedule: KSchedule, index: Any, valid: torch.Tensor, name: str) -> None:
+    """A schedule that will ask for more responses than any prompt has fails now, not at its later step."""
+    kept = np.nonzero(valid.detach().cpu().numpy())[0]
+    if index is None or not len(kept):
+        return  # grouped_advantages says what is wrong
+    sizes = np.bincount(group_rows([index[i] for i in kept])[0])
+    if schedule.max_k > int(sizes.max()):
+        step = next(s for s, k in schedule.points if k == schedule.max_k)
+        raise ValueError(
+            f"algorithm.adv_estimator={verl_name(name)} with algorithm.passk.k_schedule={schedule}: k={schedule.max_k} "
+            f"from step {step} on, but the largest group has {int(sizes.max())} responses; raise "
+            f"actor_rollout_ref.rollout.n to >= {schedule.max_k} or lower the schedule's k")
 
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {}
@@ -410,16 +598,31 @@ def response_entropy(batch: Any) -> torch.Tensor | None:
     return (per_token * mask).sum(dim=-1) / mask.sum(dim=-1).clamp_min(1.0)
 
 
+def _meta_step(data: Any) -> int | None:
+    """``data.meta_info["global_steps"]`` as a non-negative int, or None."""
+    step = (getattr(data, "meta_info", None) or {}).get("global_steps")
+    try:
+        step = int(step)
+    except (TypeError, ValueError):
+        return None
+    return step if step >= 0 else None
+
+
 def _wrap_compute_advantage(original: Callable[..., Any]) -> Callable[..., Any]:
     if getattr(original, "_passkrl_entropy_route", False):
         return original
 
     def compute_advantage(data: Any, *args: Any, **kwargs: Any) -> Any:
         token = _BATCH_ENTROPY.set(response_entropy(data.batch))
+        step_token = _BATCH_STEP.set(_meta_step(data))
+        _STEP_METRICS.clear()
         try:
-            return original(data, *args, **kwargs)
+            result = original(data, *args, **kwargs)
         finally:
+            _BATCH_STEP.reset(step_token)
             _BATCH_ENTROPY.reset(token)
+        _hand_over(result, data)
+        return result
 
     compute_advantage.__wrapped__ = original  # type: ignore[attr-defined]
     compute_advantage.__doc__ = original.__doc__
@@ -480,20 +683,123 @@ def _wrap_sessions(original: Callable[..., Any]) -> Callable[..., Any]:
     return compute_advantage_for_multi_trajectories
 
 
+# --------------------------------------------------------------------------------------------------
+# The metrics route: passk/* figures into verl's step metrics
+# --------------------------------------------------------------------------------------------------
+
+# (weak reference to the batch, its figures): the last batch a passkrl estimator computed advantages for.
+_PENDING: list[tuple[weakref.ref, dict[str, float]]] = []
+
+
+def _hand_over(result: Any, data: Any) -> None:
+    """Keep the figures of the batch ``compute_advantage`` just returned until verl computes its metrics."""
+    _PENDING.clear()
+    if _STEP_METRICS:
+        try:
+            _PENDING.append((weakref.ref(result if result is not None else data), dict(_STEP_METRICS)))
+        except TypeError:  # pragma: no cover - DataProto supports weak references
+            pass
+
+
+def _wrap_data_metrics(original: Callable[..., Any]) -> Callable[..., Any]:
+    """The legacy ``RayPPOTrainer.fit`` calls ``compute_data_metrics(batch=batch, ...)`` on the batch it just
+    computed advantages for and merges the result into the step's metrics, which it hands to its
+    ``Tracking`` logger: the wrapper adds that batch's ``passk/*`` figures."""
+    if getattr(original, "_passkrl_metrics", False):
+        return original
+    signature = inspect.signature(original)
+
+    def compute_data_metrics(*args: Any, **kwargs: Any) -> Any:
+        metrics = original(*args, **kwargs)
+        batch = signature.bind(*args, **kwargs).arguments.get("batch")
+        if _PENDING and batch is not None and _PENDING[0][0]() is batch:
+            metrics = {**metrics, **_PENDING.pop()[1]}
+        return metrics
+
+    compute_data_metrics.__wrapped__ = original  # type: ignore[attr-defined]
+    compute_data_metrics.__doc__ = original.__doc__
+    compute_data_metrics._passkrl_metrics = True  # type: ignore[attr-defined]
+    return compute_data_metrics
+
+
+def _wrap_trainer_advantage(original: Callable[..., Any]) -> Callable[..., Any]:
+    """The v1 ``PPOTrainer._compute_advantage(batch, metrics)`` fills ``metrics``, which ``step`` aggregates
+    (``MetricsAggregator``) into the step's metrics for its ``Tracking`` logger: the wrapper adds the
+    ``passk/*`` figures of the advantage computation it made."""
+    if getattr(original, "_passkrl_metrics", False):
+        return original
+    signature = inspect.signature(original)
+
+    def _compute_advantage(*args: Any, **kwargs: Any) -> Any:
+        _STEP_METRICS.clear()
+        result = original(*args, **kwargs)
+        metrics = signature.bind(*args, **kwargs).arguments.get("metrics")
+        if _STEP_METRICS and isinstance(metrics, dict):
+            metrics.update(_STEP_METRICS)
+        return result
+
+    _compute_advantage.__wrapped__ = original  # type: ignore[attr-defined]
+    _compute_advantage.__doc__ = original.__doc__
+    _compute_advantage.__name__ = _compute_advantage.__qualname__ = original.__name__
+    _compute_advantage._passkrl_metrics = True  # type: ignore[attr-defined]
+    return _compute_advantage
+
+
+# --------------------------------------------------------------------------------------------------
+# Installing the wrappers
+# --------------------------------------------------------------------------------------------------
+
 WRAPPED = ("verl.trainer.ppo.ray_trainer.compute_advantage", "verl.trainer.ppo.v1.utils.compute_advantage",
            "verl.trainer.ppo.v1.utils.compute_advantage_for_multi_trajectories")
-"""The verl functions passkrl wraps: ``compute_advantage`` of the legacy and the v1 trainers (the entropy
-route), and the v1 trainer's ``compute_advantage_for_multi_trajectories`` (one sample per agent session)."""
-_HOLDERS = tuple(dict.fromkeys(name.rsplit(".", 1)[0] for name in WRAPPED))
-_WRAPPERS = {"compute_advantage": (_wrap_compute_advantage, "_passkrl_entropy_route"),
-             "compute_advantage_for_multi_trajectories": (_wrap_sessions, "_passkrl_sessions")}
+"""The verl functions passkrl wraps for its estimators: ``compute_advantage`` of the legacy and the v1
+trainers (the entropy route, the batch's global step), and the v1 trainer's
+``compute_advantage_for_multi_trajectories`` (one sample per agent session)."""
+METRICS_WRAPPED = ("verl.trainer.ppo.ray_trainer.compute_data_metrics",
+                   "verl.trainer.ppo.v1.trainer_base.PPOTrainer._compute_advantage")
+"""The verl functions passkrl wraps to add its ``passk/*`` figures to verl's step metrics: the legacy
+trainer's ``compute_data_metrics`` (as ``verl.trainer.ppo.ray_trainer`` calls it) and the v1 trainer's
+``PPOTrainer._compute_advantage`` (which every v1 trainer class inherits)."""
+_TARGETS: dict[str, tuple[str, str, Callable[..., Any], str]] = {
+    # full name -> (holder module, attribute path inside it, wrapper, flag the wrapper sets)
+    "verl.trainer.ppo.ray_trainer.compute_advantage":
+        ("verl.trainer.ppo.ray_trainer", "compute_advantage", _wrap_compute_advantage, "_passkrl_entropy_route"),
+    "verl.trainer.ppo.v1.utils.compute_advantage":
+        ("verl.trainer.ppo.v1.utils", "compute_advantage", _wrap_compute_advantage, "_passkrl_entropy_route"),
+    "verl.trainer.ppo.v1.utils.compute_advantage_for_multi_trajectories":
+        ("verl.trainer.ppo.v1.utils", "compute_advantage_for_multi_trajectories", _wrap_sessions, "_passkrl_sessions"),
+    "verl.trainer.ppo.ray_trainer.compute_data_metrics":
+        ("verl.trainer.ppo.ray_trainer", "compute_data_metrics", _wrap_data_metrics, "_passkrl_metrics"),
+    "verl.trainer.ppo.v1.trainer_base.PPOTrainer._compute_advantage":
+        ("verl.trainer.ppo.v1.trainer_base", "PPOTrainer._compute_advantage", _wrap_trainer_advantage,
+         "_passkrl_metrics"),
+}
+_HOLDERS = tuple(dict.fromkeys(holder for holder, _, _, _ in _TARGETS.values()))
+
+
+def _owner(module: Any, path: str) -> tuple[Any, str]:
+    *parents, attribute = path.split(".")
+    owner = module
+    for parent in parents:
+        owner = getattr(owner, parent, None)
+    return owner, attribute
 
 
 def _patch(module: Any) -> None:
-    for name in WRAPPED:
-        holder, function = name.rsplit(".", 1)
-        if holder == module.__name__ and hasattr(module, function):
-            setattr(module, function, _WRAPPERS[function][0](getattr(module, function)))
+    for holder, path, wrap, _ in _TARGETS.values():
+        if holder != module.__name__:
+            continue
+        owner, attribute = _owner(module, path)
+        if owner is not None and attribute in vars(owner):
+            setattr(owner, attribute, wrap(getattr(owner, attribute)))
+
+
+def _is_wrapped(name: str) -> bool:
+    holder, path, _, flag = _TARGETS[name]
+    module = sys.modules.get(holder)
+    if module is None:
+        return False
+    owner, attribute = _owner(module, path)
+    return bool(getattr(getattr(owner, attribute, None), flag, False))
 
 
 class _WrappingLoader:
@@ -540,19 +846,21 @@ _FINDER = _WrapOnImport()
 
 def entropy_route() -> dict[str, bool]:
     """For each function of :data:`WRAPPED`: is it wrapped now (False while its module is not imported)."""
-    status = {}
-    for name in WRAPPED:
-        holder, function = name.rsplit(".", 1)
-        flag = _WRAPPERS[function][1]
-        status[name] = bool(getattr(getattr(sys.modules.get(holder), function, None), flag, False))
-    return status
+    return {name: _is_wrapped(name) for name in WRAPPED}
+
+
+def metrics_route() -> dict[str, bool]:
+    """For each function of :data:`METRICS_WRAPPED`: is it wrapped now (False while its module is not imported)."""
+    return {name: _is_wrapped(name) for name in METRICS_WRAPPED}
 
 
 def enable_entropy_route() -> None:
-    """Let ``passk_adaptive_entropy`` see per-response entropies inside verl (idempotent).
+    """Install the wrappers of :data:`WRAPPED` and :data:`METRICS_WRAPPED` (idempotent): the entropy route of
+    ``passk_adaptive_entropy``, the batch's global step, one sample per agent session, and the ``passk/*``
+    step metrics.
 
-    Wraps the :data:`WRAPPED` functions whose modules are already imported, and, while one is not,
-    keeps one finder in ``sys.meta_path`` that wraps it as soon as it loads.
+    Wraps the functions whose modules are already imported, and, while one is not, keeps one finder in
+    ``sys.meta_path`` that wraps it as soon as it loads.
     """
     for name in _HOLDERS:
         if name in sys.modules:
@@ -569,13 +877,22 @@ register_with_verl()
 enable_entropy_route()
 
 __all__ = [
+    "CORRECT_THRESHOLD",
+    "METRICS_WRAPPED",
+    "METRIC_NAMES",
     "VERL_NAMES",
     "WRAPPED",
+    "batch_metrics",
+    "current_global_step",
     "enable_entropy_route",
     "entropy_route",
     "group_rows",
     "grouped_advantages",
+    "last_batch_stats",
+    "last_step_metrics",
     "make_verl_estimator",
+    "metrics_route",
+    "passk_schedule",
     "passk_settings",
     "register_with_verl",
     "response_entropy",
