@@ -44,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"passkrl: unknown command {name!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
     try:
+        # imported inside the try: a Ctrl-C during the seconds of torch's import ends as cleanly as later
+        module = importlib.import_module(COMMANDS[name][0])
         return int(module.main(rest) or 0)
     except KeyboardInterrupt:
         print("passkrl: interrupted", file=sys.stderr)
