@@ -70,7 +70,7 @@ def test_the_phase_trains_the_warm_up_and_its_key_follows_its_settings():
     assert len({pass1_phase.phase_key(c) for c in other} | {pass1_phase.phase_key(cfg)}) == 5
     assert pass1_phase.start_key(dataclasses.replace(cfg, pass1_steps=0)) != pass1_phase.start_key(cfg)
     phase = pass1_phase.phase_config(dataclasses.replace(cfg, estimator="passk_bootstrap", k=8, dynamic_sampling=True))
-    assert (phase.estimator, phase.k, phase.dynamic_sampling, phase.lr, phase.rl_steps) == ("grpo", 1, False, 3e-4, 5)
+    assert (phase.estimator, phase.k, phase.dynamic_sampling, phase.lr, phase.rl_steps) == ("grpo", 1, False, cfg.pass1_lr, 5)
 
 
 def test_the_phase_changes_the_weights(tmp_path):

@@ -104,12 +104,15 @@ def every_k_table(results: dict[str, Any]) -> list[str]:
     arms = [arm for arm in results["arms"] if "pass_at_every_k" in arm]
     if not arms:
         return []
-    ks = range(1, len(arms[0]["pass_at_every_k"]["final"]) + 1)
+    n = len(arms[0]["pass_at_every_k"]["final"])
+    # every k up to 16; beyond that the powers of two and n (the plot has every k)
+    ks = [k for k in range(1, n + 1) if k <= 16 or k & (k - 1) == 0 or k == n]
     lines = ["| arm | " + " | ".join(f"pass@{k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
     for label, points in _start_series(results, arms[0]["pass_at_every_k"]):
-        lines.append(f"| ({label}) | " + " | ".join(fmt(s["mean"]) for s in points) + " |")
+        lines.append(f"| ({label}) | " + " | ".join(fmt(points[k - 1]["mean"]) for k in ks) + " |")
     for arm in arms:
-        lines.append(f"| {arm['label']} | " + " | ".join(fmt(s["mean"]) for s in arm["pass_at_every_k"]["final"]) + " |")
+        lines.append(f"| {arm['label']} | " + " | ".join(fmt(arm["pass_at_every_k"]["final"][k - 1]["mean"]) for k in ks)
+                     + " |")
     return lines
 
 

@@ -52,6 +52,9 @@ def draw_run(run_dir: Path) -> list[Path]:
         axes[1].set(xlabel="RL step", ylabel="nats / token", title="rollout token entropy")
         axes[2].plot(steps, [r["adv_abs_mean"] for r in train], label="mean |A|")
         axes[2].plot(steps, [r["clip_fraction"] for r in train], label="clip fraction")
+        if all("all_right" in r for r in train):  # the regime: groups the pass@1 and pass@k advantages treat apart
+            axes[2].plot(steps, [r["all_right"] for r in train], ":", label="all-right groups")
+            axes[2].plot(steps, [r["all_wrong"] for r in train], ":", label="all-wrong groups")
         axes[2].set(xlabel="RL step", title="advantages and clipping")
         axes[2].legend(fontsize=8)
         _mark_phases(axes, records)
@@ -101,8 +104,11 @@ def _mark_phases(axes, records: list[dict[str, Any]]) -> None:
         return
     for ax in axes:
         ax.axvline(0, color="grey", linestyle=":", linewidth=1)
-    axes[0].annotate("Pass@1 phase | compared phase", xy=(0, 1), xycoords=("data", "axes fraction"),
-                     ha="center", va="bottom", fontsize=7, color="grey")
+        ax.set_xlabel("step (0: start of the compared phase)")
+        ax.annotate("Pass@1 phase  ", xy=(0, 0.97), xycoords=("data", "axes fraction"), ha="right", va="top",
+                    fontsize=7, color="grey")
+        ax.annotate("  compared phase", xy=(0, 0.97), xycoords=("data", "axes fraction"), ha="left", va="top",
+                    fontsize=7, color="grey")
 
 
 def format_before_after(summary: dict[str, Any]) -> str:
@@ -117,13 +123,15 @@ def format_before_after(summary: dict[str, Any]) -> str:
     warm = summary.get("warm_up") if pass1_steps else None
     rows = [("after warm-up", warm)] if warm is not None else []
     rows.append((f"after Pass@1 ({pass1_steps} steps)" if warm is not None else "after warm-up", before))
-    rows.append((f"after RL, {summary.get('estimator', '')} (step {after['step']})", after))
+    estimator = f", {summary['estimator']}" if summary.get("estimator") else ""
+    rows.append((f"after RL (step {after['step']}){estimator}", after))
     label_width = max(22, max(len(label) for label, _ in rows) + 1)
+    entropy = all("entropy" in record for _, record in rows)
     lines = [f"\n{held_out} ({after['n_mazes']}, {after['samples_per_maze']} samples each, T=1.0, top-p 0.95)",
-             f"{'':<{label_width}}" + "".join(f"{key:>{width + 2}}" for key in keys) + f"{'entropy':>10}"]
+             f"{'':<{label_width}}" + "".join(f"{key:>{width + 2}}" for key in keys) + (f"{'entropy':>10}" if entropy else "")]
     for label, record in rows:
         lines.append(f"{label:<{label_width}}" + "".join(f"{record.get(key, float('nan')):>{width + 2}.3f}" for key in keys)
-                     + f"{record.get('entropy', float('nan')):>10.3f}")
+                     + (f"{record['entropy']:>10.3f}" if entropy else ""))
     change = change_intervals(before, after)
     if change:
         lines.append(f"{'change':<{label_width}}" + "".join(f"{change[key].mean:>+{width + 2}.3f}" for key in keys))

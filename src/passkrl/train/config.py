@@ -139,8 +139,9 @@ class TrainConfig:
     pass1_steps: int = 200
     """GRPO (Pass@1 Training) steps between the warm-up and the compared RL phase, cached like the warm-up: the
     paper continues a policy that Pass@1 Training has already sharpened (0: RL starts from the warm-up)."""
-    pass1_lr: float = 3e-4
-    """Learning rate of the Pass@1 phase (AdamW, constant after --lr-warmup-steps)."""
+    pass1_lr: float = 1e-4
+    """Learning rate of the Pass@1 phase (AdamW, constant after --lr-warmup-steps; the paper trains both phases at
+    one rate)."""
 
     # --- RL
     rl_steps: int = 200
@@ -149,10 +150,10 @@ class TrainConfig:
     """Prompts (mazes) per RL step."""
     n_rollouts: int = 32
     """Sampled answers per prompt (the group size n)."""
-    dynamic_sampling: bool = True
+    dynamic_sampling: bool = False
     """DAPO's dynamic sampling: drop groups whose rewards are all equal (no gradient) and sample fresh prompts
-    until the batch is full of groups with different rewards, for at most --dynamic-max-rounds rounds
-    (--no-dynamic-sampling: train on every sampled group)."""
+    until the batch is full of groups with different rewards, for at most --dynamic-max-rounds rounds. Off by
+    default: the paper keeps only clip-higher and the token-level loss of DAPO (its Appendix A.2)."""
     dynamic_max_rounds: int = 4
     """Sampling rounds per step with --dynamic-sampling (a batch still short is filled with dropped groups)."""
     mini_batches: int = 2
