@@ -32,7 +32,7 @@ VALUES = st.sampled_from(NUMBERS + JSON_TEXTS + PATHS + NAMES)
 
 # Options whose valid values cost time, not memory, and that nothing but a user's patience bounds: a
 # huge accepted value would run for hours (the RL steps are bounded by --stop-after, these are not).
-UNBOUNDED_TIME = {"warmup_steps", "dynamic_max_rounds", "lr_warmup_steps", "eval_every"}
+UNBOUNDED_TIME = {"warmup_steps", "pass1_steps", "dynamic_max_rounds", "lr_warmup_steps", "eval_every"}
 TRAIN_OPTIONS = sorted(
     f.name for f in TrainConfig.__dataclass_fields__.values()
     if f.name not in UNBOUNDED_TIME | {"out", "resume", "progress", "smoke", "stop_after", "model"}
@@ -51,7 +51,10 @@ COMMANDS: dict[str, tuple[list[str], list[str]]] = {  # command -> (base argv, o
                    ["seeds", "replicates", "jobs", "out", "set k", "set rl_steps", "set estimator_params",
                     "set lr", "set bogus"]),
     "report": (["report"], ["PATH"]),
+    "doctor": (["doctor"], ["json", "ARG", "OPTION"]),
 }
+FLAGS = {"train": BOOL_OPTIONS, "doctor": {"json"}}
+"""Per command, the options that are flags."""
 
 
 def _flag(option: str) -> str:
@@ -64,12 +67,14 @@ def _tree(root: Path) -> set[str]:
 
 def _argv(command: str, option: str, value: str) -> list[str]:
     base, _ = COMMANDS[command]
-    if option == "PATH":
+    if option in ("PATH", "ARG"):  # a positional argument (report's run directory; a stray one elsewhere)
         return [*base, value]
+    if option == "OPTION":  # an option the command does not have
+        return [*base, "--" + value]
     if option.startswith("set "):
         return [*base, "--set", f"{option[4:]}={value}"]
     flag = _flag(option)
-    if command == "train" and option in BOOL_OPTIONS:
+    if option in FLAGS.get(command, ()):
         return [*base, flag if len(value) % 2 else "--no-" + flag[2:]]
     argv = list(base)
     if flag in argv:  # replace the base's value
@@ -88,7 +93,9 @@ def _run(argv: list[str]) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-def _names_the_option(option: str, message: str) -> bool:
+def _names_the_option(option: str, message: str, value: str) -> bool:
+    if option in ("ARG", "OPTION"):  # the parser names what it does not recognise
+        return value in message
     if option == "PATH":
         return "PATH" in message or "run directory" in message or "does not exist" in message
     if option.startswith("set "):
@@ -127,7 +134,7 @@ def _check(root: Path, command: str, option: str, value: str) -> None:
     if code == 2:
         # a good value meets the base command line's own refusal (--report-only of a study never run)
         base_refusal = command == "experiment" and "run it without --report-only first" in stderr
-        assert base_refusal or _names_the_option(option, stderr), f"{argv}: the message does not name the option:\n{stderr}"
+        assert base_refusal or _names_the_option(option, stderr, value), f"{argv}: the message does not name the option:\n{stderr}"
         assert _tree(root) == before, f"{argv}: a refusal created {sorted(_tree(root) - before)}"
 
 
@@ -145,7 +152,13 @@ PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
 
 
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c != "train"])
-def test_every_option_of_a_command_refuses_bad_values_cleanly(sandbox, command):
+def test_every_option_of_a_command_refuses_bad_values_cleanly(sandbox, monkeypatch, command):
+    if command == "doctor":  # the engines' own checks (fresh interpreters importing verl, ~30 s) are test_doctor's
+        from passkrl.cli import doctor
+
+        monkeypatch.setattr(doctor, "check_verl", lambda: {"installed": None, "ok": None})
+        monkeypatch.setattr(doctor, "check_trl", lambda: {"installed": None, "ok": None})
+
     @PROPERTY
     @given(option=st.sampled_from(COMMANDS[command][1]), value=VALUES)
     def check(option, value):
