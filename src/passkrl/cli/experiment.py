@@ -5,6 +5,9 @@
     passkrl experiment main --out runs/experiments               # the full study (3 warm-ups x 2 RL replicates)
     passkrl experiment main --seeds 5 --replicates 1 --out runs/experiments   # 5 warm-ups x 1 replicate
     passkrl experiment main --out runs/experiments --report-only # rebuild the report from finished runs
+    passkrl experiment main --ray                                 # every run a Ray task (local instance, or `ray start`'s)
+    passkrl experiment main --ray HEAD:6379 --out /shared/exp     # on a cluster whose nodes share /shared
+    passkrl experiment main --ray HEAD:6379 --ray-ship            # no shared filesystem: runs come back to this machine
 
 Each study writes ``OUT/<study>/report.md``, ``results.json`` and PNG plots; ``OUT/README.md``
 gathers the claim tables of every study reported in ``OUT``. Runs live in ``OUT/runs`` and are
@@ -22,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from passkrl.experiment import extras, report, results, runner
+from passkrl.experiment import extras, ray_executor, report, results, runner
 from passkrl.experiment.studies import (
     QUICK_OVERRIDES,
     QUICK_REPLICATES,
@@ -82,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="change a trainer setting in every arm, e.g. --set rl_steps=40 (repeatable)")
     parser.add_argument("--report-only", action="store_true", help="only rebuild the report from finished runs")
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="run every warm-up and run as a Ray task of one CPU: on the cluster at ADDRESS (auto, "
+                             "HOST:PORT, ray://HOST:PORT), or with no value the one `ray start` runs on this machine, "
+                             "else a local instance; workers write --out directly, so it must be on a filesystem "
+                             "every node shares (docs/experiments.md)")
+    parser.add_argument("--ray-ship", action="store_true",
+                        help="with --ray, for workers that do not see --out: each run trains in a scratch directory "
+                             "on its node and its files are sent back here")
     return parser
 
 
@@ -101,10 +112,19 @@ def list_studies() -> str:
 
 def run_study(name: str, *, seeds: int | None, quick: bool, out: Path, jobs: int | None,
               settings: dict[str, Any], report_only: bool = False, command: str | None = None,
-              replicates: int | None = None) -> Path:
-    """Run (or only report) study ``name`` in ``out``, holding ``out``'s lock throughout."""
+              replicates: int | None = None, ray: bool = False, ray_address: str | None = None,
+              ray_ship: bool = False) -> Path:
+    """Run (or only report) study ``name`` in ``out``, holding ``out``'s lock throughout.
+
+    ``ray``: run the warm-ups and runs as tasks on the Ray cluster at ``ray_address``
+    (:func:`passkrl.experiment.ray_executor.connect`); ``ray_ship``: send each run's files back here.
+    """
     study = get_study(name)
     # Every check before anything is created: a refusal leaves no directory, lock or file behind.
+    if ray_ship and not ray:
+        raise ValueError("--ray-ship needs --ray")
+    if ray and jobs is not None:
+        raise ValueError("--jobs does not apply with --ray: Ray runs one task per CPU of the cluster")
     runner.choose_jobs(jobs, 1)
     check_output_dir(out, "--out")
     check_settings(study, settings)
@@ -113,8 +133,16 @@ def run_study(name: str, *, seeds: int | None, quick: bool, out: Path, jobs: int
     specs = runner.plan(study, n_seeds, quick=quick, out=out, base=settings, replicates=n_replicates)
     if report_only:
         _check_finished(study, specs)
-    with directory_lock(out, "experiment directory"):
-        return _run_study(study, specs, quick=quick, out=out, jobs=jobs, report_only=report_only, command=command)
+    # Connected last, so that a bad study or setting never waits for Ray; an unreachable cluster is still
+    # refused before the experiment directory exists.
+    cluster = ray_executor.connect(ray_address) if ray and not report_only else None
+    try:
+        with directory_lock(out, "experiment directory"):
+            return _run_study(study, specs, quick=quick, out=out, jobs=jobs, report_only=report_only,
+                              command=command, cluster=cluster, ship=ray_ship)
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def check_settings(study: Any, settings: dict[str, Any]) -> None:
@@ -138,7 +166,7 @@ def _check_finished(study: Any, specs: list) -> None:
 
 
 def _run_study(study: Any, specs: list, *, quick: bool, out: Path, jobs: int | None, report_only: bool,
-               command: str | None) -> Path:
+               command: str | None, cluster: ray_executor.Cluster | None = None, ship: bool = False) -> Path:
     study_dir = out / study.name
     study_dir.mkdir(parents=True, exist_ok=True)
     timing_path = study_dir / "timing.json"
@@ -149,7 +177,10 @@ def _run_study(study: Any, specs: list, *, quick: bool, out: Path, jobs: int | N
 
         started = time.perf_counter()
         pending = sum(not spec.finished for spec in specs)
-        processes, threads = runner.choose_jobs(jobs, pending)
+        if cluster is None:
+            processes, threads = runner.choose_jobs(jobs, pending)
+        else:  # one single-threaded task per CPU of the cluster
+            processes, threads = max(1, min(cluster.cpus, pending)), 1
         # The study's time is written as it is spent (after the warm-ups, after every run), so that a study
         # killed at any point and run again still counts what it had done.
         spent_before = dict(timing)
@@ -173,7 +204,11 @@ def _run_study(study: Any, specs: list, *, quick: bool, out: Path, jobs: int | N
             record()
 
         with tqdm(total=len(specs), initial=len(specs) - pending, desc=f"{study.name}: runs", unit="run") as bar:
-            runner.execute(specs, jobs=jobs, log=tqdm.write, on_done=run_done, on_warmups_done=warmups_done)
+            if cluster is None:
+                runner.execute(specs, jobs=jobs, log=tqdm.write, on_done=run_done, on_warmups_done=warmups_done)
+            else:
+                ray_executor.execute(specs, ship=ship, log=tqdm.write, on_done=run_done,
+                                     on_warmups_done=warmups_done)
         print(f"{study.name}: runs done in {(time.perf_counter() - started) / 60:.1f} min")
 
     _check_finished(study, specs)
@@ -232,11 +267,15 @@ def main(argv: list[str] | None = None) -> int:
         print(list_studies())
         return 0
     if not args.study:
+        if args.ray in STUDIES:  # `--ray main`: argparse took the study for the address
+            parser.error(f"--ray took {args.ray!r} as its ADDRESS: put the study first (passkrl experiment "
+                         f"{args.ray} --ray)")
         parser.error("name a study (passkrl experiment --list shows them)")
     settings = parse_settings(args.set)
     command = "passkrl experiment " + " ".join(argv if argv is not None else sys.argv[2:])
     path = run_study(args.study, seeds=args.seeds, quick=args.quick, out=args.out, jobs=args.jobs,
-                     settings=settings, report_only=args.report_only, command=command, replicates=args.replicates)
+                     settings=settings, report_only=args.report_only, command=command, replicates=args.replicates,
+                     ray=args.ray is not None, ray_address=args.ray or None, ray_ship=args.ray_ship)
     print(f"report: {path}")
     return 0
 
