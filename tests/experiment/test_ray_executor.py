@@ -179,7 +179,7 @@ def test_shipped_runs_come_back_to_the_driver_with_the_same_results(ray_cluster,
     assert _outcome(out) == reference
     for spec in specs:
         assert spec.finished and (spec.run_dir / "timing.json").exists() and (spec.run_dir / "log.txt").exists()
-        assert not ray_executor._scratch_dir(str(spec.run_dir.resolve())).exists()  # the node's scratch is cleared
+        assert not ray_executor._scratch_dir(str(spec.run_dir.resolve())).parent.exists()  # the node's scratch is cleared
     assert not (tmp_path / "driver-cache").exists()
     assert list((ray_cluster / "warmup").glob("*.pt"))  # the warm-up was built in the node's own cache
 

@@ -287,6 +287,8 @@ def ray_train(config: dict[str, Any], run_dir: str, env: dict[str, str], marker:
     if marker is None:
         result["files"] = _files_of(where)
         shutil.rmtree(where, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the driver directory's folder, once it holds no run
+            where.parent.rmdir()
     return result
 
 
