@@ -31,7 +31,7 @@ def test_a_run_records_warm_up_pass1_phase_and_compared_phase(tmp_path, capsys):
     run_dir = tmp_path / "run"
     assert main(["train", "--smoke", "--pass1-steps", "3", "--out", str(run_dir), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "after warm-up" in out and "after Pass@1 (3 steps)" in out and "after RL, passk_analytic (step 4)" in out
+    assert "after warm-up" in out and "after Pass@1 (3 steps)" in out and "after RL (step 4), passk_analytic" in out
     assert "change in the Pass@1 phase" in out
     metrics = records(run_dir)
     phase = [r for r in metrics if r.get("phase") == "pass1" and r["kind"] == "train"]
