@@ -40,9 +40,16 @@ from passkrl.runs import directory_lock
 from passkrl.train.config import TrainConfig
 
 
+RUN_CONTROL = ("out", "resume", "progress", "smoke", "stop_after", "threads")
+"""Trainer options the study chooses for each of its runs (where it lives, its threads, how it is driven)."""
+
+
 def parse_settings(items: list[str]) -> dict[str, Any]:
-    """``--set name=value`` pairs as typed TrainConfig overrides (values parsed as JSON, else strings)."""
-    fields = {f for f in TrainConfig.__dataclass_fields__}
+    """``--set name=value`` pairs as typed TrainConfig overrides (values parsed as JSON, else strings).
+
+    A text setting takes the text as typed (``estimator_params={"base": "grpo"}``), a path setting a path.
+    """
+    fields = TrainConfig.__dataclass_fields__
     settings: dict[str, Any] = {}
     for item in items:
         name, sep, raw = item.partition("=")
@@ -51,10 +58,19 @@ def parse_settings(items: list[str]) -> dict[str, Any]:
             raise ValueError(f"--set expects name=value, got {item!r}")
         if name not in fields:
             raise ValueError(f"--set {name}: not a trainer setting (see passkrl train --help)")
+        if name in RUN_CONTROL:
+            raise ValueError(f"--set {name}: chosen by the study for each of its runs, not a setting it compares "
+                             "(see --out and --jobs)")
         try:
-            settings[name] = json.loads(raw)
+            value = json.loads(raw)
         except json.JSONDecodeError:
-            settings[name] = raw
+            value = raw
+        kind = str(fields[name].type)
+        if kind in ("str", "str | None") and value is not None and not isinstance(value, str):
+            value = raw  # JSON text for a text setting (estimator_params, task_options): the text itself
+        elif kind == "Path | None" and value is not None:
+            value = Path(raw)
+        settings[name] = value
     return settings
 
 
@@ -155,7 +171,8 @@ def check_settings(study: Any, settings: dict[str, Any]) -> None:
         try:
             TrainConfig(**{**study.settings, name: value}).validate()
         except (ValueError, TypeError) as err:
-            raise ValueError(f"--set {name}={json.dumps(value) if not isinstance(value, str) else value}: {err}") from None
+            shown = value if isinstance(value, (str, Path)) else json.dumps(value)
+            raise ValueError(f"--set {name}={shown}: {err}") from None
 
 
 def _check_finished(study: Any, specs: list) -> None:

@@ -42,6 +42,10 @@ from passkrl.train.config import TrainConfig
 # Settings that do not change what a run computes (left out of its identity).
 _NOT_IDENTITY = ("out", "resume", "progress", "threads", "stop_after", "smoke")
 
+MAX_RUNS = 10_000
+"""Most training runs a study may plan: each trains for minutes (10,000 are weeks of one machine), and
+planning one validates its settings, so an absurd --seeds or --replicates is refused before any of it."""
+
 
 @dataclass(frozen=True)
 class RunSpec:
@@ -111,6 +115,11 @@ def plan(study: Study, seeds: int, *, quick: bool, out: Path, base: dict[str, An
         raise ValueError(f"--seeds must be at least 1, got {seeds}")
     if replicates < 1:
         raise ValueError(f"--replicates must be at least 1, got {replicates}")
+    n_runs = len(study.arms) * seeds * replicates
+    if n_runs > MAX_RUNS:
+        raise ValueError(f"--seeds {seeds} x --replicates {replicates}: {len(study.arms)} arm(s) x {seeds:,} x "
+                         f"{replicates:,} = {n_runs:,} training runs, each of minutes; a study plans at most "
+                         f"{MAX_RUNS:,}. Ask for fewer.")
     specs = []
     for arm in study.arms:
         for seed in range(seeds):
