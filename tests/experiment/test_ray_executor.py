@@ -164,10 +164,7 @@ def test_a_run_whose_worker_is_killed_is_retried_and_resumes_from_its_checkpoint
     warm_ups = {run: (found[run]["eval"].pop("warm_up"), reference[run]["eval"]["warm_up"]) for run in found}
     assert found == {run: {**outcome, "eval": {k: v for k, v in outcome["eval"].items() if k != "warm_up"}}
                      for run, outcome in reference.items()}
-    # ...but for eval.json's warm-up evaluation: the trainer keeps it only in the step-0 checkpoint, so a run
-    # resumed from a later one (with a Pass@1 phase) reports the Pass@1 phase's evaluation in its place.
-    if warm_ups[killed["run"]][0] != warm_ups[killed["run"]][1]:
-        pytest.xfail("the trainer's periodic checkpoints do not keep the warm-up's evaluation (eval.json warm_up)")
+    # and eval.json's warm-up evaluation, which every checkpoint keeps for a resumed run
     assert all(got == expected for got, expected in warm_ups.values())
 
 
@@ -207,8 +204,6 @@ def test_a_half_trained_run_is_sent_to_its_worker_and_resumed_there(ray_cluster,
     warm_ups = {run: (found[run]["eval"].pop("warm_up"), reference[run]["eval"]["warm_up"]) for run in found}
     assert found == {run: {**outcome, "eval": {k: v for k, v in outcome["eval"].items() if k != "warm_up"}}
                      for run, outcome in reference.items()}
-    if warm_ups[half.run_dir.name][0] != warm_ups[half.run_dir.name][1]:  # see the test of a killed worker
-        pytest.xfail("the trainer's periodic checkpoints do not keep the warm-up's evaluation (eval.json warm_up)")
     assert all(got == expected for got, expected in warm_ups.values())
 
 

@@ -75,7 +75,7 @@ def test_the_phase_trains_the_warm_up_and_its_key_follows_its_settings():
 
 def test_the_phase_changes_the_weights(tmp_path):
     from passkrl.train.config import resolve
-    from passkrl.train.trainer import build
+    from passkrl.train.trainer import build, sharpen
     from passkrl.train.warmup import warm_up
 
     cfg = resolve(TrainConfig(smoke=True, pass1_steps=3, pass1_lr=1e-2, progress=False))
@@ -85,7 +85,7 @@ def test_the_phase_changes_the_weights(tmp_path):
     # of even length instead, so that groups are mixed.
     policy.score = lambda mazes, answers, partial=False: np.array([float(len(a) % 2 == 0) for a in answers])
     before = {name: p.detach().clone() for name, p in policy.model.named_parameters()}
-    steps = pass1_phase.sharpen(policy, data, cfg)
+    steps = sharpen(policy, data, cfg)
     assert len(steps) == 3 and pass1_phase.weights_path(cfg).exists()
     assert any(not torch.equal(before[name], p) for name, p in policy.model.named_parameters())
 
@@ -106,3 +106,13 @@ def test_bad_phase_settings_are_refused(capsys):
     assert main(["train", "--pass1-lr", "0", "--out", "/tmp/never-created-pass1"]) == 2
     assert "--pass1-lr" in capsys.readouterr().err
     assert not Path("/tmp/never-created-pass1").exists()
+
+
+def test_a_resumed_run_keeps_the_warm_up_evaluation(tmp_path):
+    straight, pieces = tmp_path / "straight", tmp_path / "pieces"
+    args = ["train", "--smoke", "--pass1-steps", "3", "--no-progress"]
+    assert main([*args, "--out", str(straight)]) == 0
+    assert main([*args, "--out", str(pieces), "--stop-after", "2"]) == 130
+    assert main(["train", "--resume", str(pieces), "--no-progress"]) == 0
+    a, b = (json.loads((run / "eval.json").read_text()) for run in (straight, pieces))
+    assert a["warm_up"] == b["warm_up"] and a["warm_up"]["step"] == -3 and a == b

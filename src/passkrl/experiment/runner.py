@@ -166,8 +166,7 @@ def _warm_up(config: dict[str, Any], threads: int, pass1: bool = False) -> float
     too; returns the seconds it took."""
     import torch
 
-    from passkrl.train import pass1_phase
-    from passkrl.train.trainer import build
+    from passkrl.train.trainer import build, sharpen
     from passkrl.train.warmup import warm_up
 
     started = time.perf_counter()
@@ -177,7 +176,7 @@ def _warm_up(config: dict[str, Any], threads: int, pass1: bool = False) -> float
         data, policy = build(cfg)
         warm_up(policy, data.train, cfg)
         if pass1 and cfg.pass1_steps:
-            pass1_phase.sharpen(policy, data, cfg)
+            sharpen(policy, data, cfg)
     return time.perf_counter() - started
 
 

@@ -3,8 +3,9 @@
 Chen et al., "Pass@k Training for Adaptively Balancing Exploration and Exploitation of Large Reasoning
 Models" (arXiv 2508.10751), use the Pass@k reward "to continually train a model that has already
 undergone Pass@1 Training" (Introduction, §2.1): the comparison starts from a *sharpened* policy,
-which either continues with Pass@1 Training or switches to Pass@k Training. This module gives every
-run that start: ``pass1_steps`` RL steps of GRPO (Pass@1 Training: k = 1, binary rewards, the paper's
+which either continues with Pass@1 Training or switches to Pass@k Training. Every run gets that start
+(:func:`passkrl.train.trainer.sharpen` runs the phase; this module holds its settings and its cache):
+``pass1_steps`` RL steps of GRPO (Pass@1 Training: k = 1, binary rewards, the paper's
 DAPO subset, i.e. clip-higher and token-level averaging, no dynamic sampling) at ``pass1_lr``, from the
 cached warm-up. The resulting weights and the phase's per-step records are cached under a key made of
 the warm-up's key and every setting the phase reads, so all arms and RL replicates of one warm-up
@@ -59,40 +60,29 @@ def start_key(cfg: TrainConfig) -> str:
     return phase_key(cfg) if cfg.pass1_steps else cache_key(cfg)
 
 
-def sharpen(policy, data, cfg: TrainConfig) -> list[dict[str, Any]]:
-    """Load the cached Pass@1 phase for these settings, or run it from the policy's (warm-up) weights.
+def load(policy, cfg: TrainConfig) -> list[dict[str, Any]] | None:
+    """The cached phase's records, with its weights loaded into ``policy``; None when it is not cached yet.
 
-    Returns the phase's per-step training records (``phase: "pass1"``, steps ``1 - pass1_steps .. 0``,
-    so that the compared phase starts at step 0 on every plot).
+    A damaged cache entry counts as absent (it is rebuilt, never fatal).
     """
-    from passkrl.train.trainer import lr_at, progress, rl_step
-
     path = weights_path(cfg)
     records_path = path.with_suffix(".json")
-    if path.exists() and records_path.exists():
-        try:
-            records = json.loads(records_path.read_text(encoding="utf-8"))
-            policy.model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-            print(f"Pass@1 phase: reusing cached weights {path}")
-            return records
-        except Exception as err:  # a damaged cache entry is rebuilt, never fatal
-            print(f"Pass@1 phase: ignoring unreadable cache entry {path} ({type(err).__name__})")
-    phase = phase_config(cfg)
-    optimizer = torch.optim.AdamW(policy.model.parameters(), lr=phase.lr, betas=(0.9, 0.99), weight_decay=0.0)
-    records = []
-    bar = progress(range(phase.rl_steps), dataclasses.replace(phase, progress=cfg.progress), total=phase.rl_steps)
-    if hasattr(bar, "set_description"):
-        bar.set_description("Pass@1 phase (GRPO)")
-    for step in bar:
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(phase, step * phase.mini_batches)
-        record = rl_step(policy, optimizer, data, phase, phase.schedule, PASS1_STEP_OFFSET + step)
-        record.update(phase="pass1", step=step + 1 - phase.rl_steps)
-        records.append(record)
-        if hasattr(bar, "set_postfix"):
-            bar.set_postfix(reward=f"{record['reward']:.2f}", all_right=f"{record['all_right']:.2f}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(records_path, records)
-    with atomic_open(path, "wb") as handle:  # the weights last: a cache entry with weights is complete
-        torch.save(policy.model.state_dict(), handle)
+    if not (path.exists() and records_path.exists()):
+        return None
+    try:
+        records = json.loads(records_path.read_text(encoding="utf-8"))
+        policy.model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as err:  # torch and json raise many kinds for a damaged file
+        print(f"Pass@1 phase: ignoring unreadable cache entry {path} ({type(err).__name__})")
+        return None
+    print(f"Pass@1 phase: reusing cached weights {path}")
     return records
+
+
+def save(policy, cfg: TrainConfig, records: list[dict[str, Any]]) -> None:
+    """Cache the phase: its records, then its weights (an entry with weights is complete)."""
+    path = weights_path(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path.with_suffix(".json"), records)
+    with atomic_open(path, "wb") as handle:
+        torch.save(policy.model.state_dict(), handle)

@@ -338,6 +338,35 @@ def lr_at(cfg: TrainConfig, optimizer_step: int) -> float:
     return cfg.lr
 
 
+def sharpen(policy: Policy, data: MazeData, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """The Pass@1 phase (:mod:`passkrl.train.pass1_phase`): ``pass1_steps`` steps of GRPO from the policy's
+    (warm-up) weights, loaded from the cache when it holds them.
+
+    Returns the phase's per-step records (``phase: "pass1"``, steps ``1 - pass1_steps .. 0``, so that the
+    compared phase starts at step 0 on every plot). Step ``t`` draws from the generators of step
+    ``PASS1_STEP_OFFSET + t``, a stream no RL run reaches.
+    """
+    from passkrl.train import pass1_phase
+
+    records = pass1_phase.load(policy, cfg)
+    if records is not None:
+        return records
+    phase = pass1_phase.phase_config(cfg)
+    optimizer = torch.optim.AdamW(policy.model.parameters(), lr=phase.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    records = []
+    bar = progress(range(phase.rl_steps), phase, total=phase.rl_steps, desc="Pass@1 phase (GRPO)")
+    for step in bar:
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(phase, step * phase.mini_batches)
+        record = rl_step(policy, optimizer, data, phase, phase.schedule, pass1_phase.PASS1_STEP_OFFSET + step)
+        record.update(phase="pass1", step=step + 1 - phase.rl_steps)
+        records.append(record)
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(reward=f"{record['reward']:.2f}", entropy=f"{record['entropy']:.2f}")
+    pass1_phase.save(policy, cfg, records)
+    return records
+
+
 def start_policy(policy: Policy, data: MazeData, cfg: TrainConfig) -> dict[str, Any]:
     """The policy the compared RL phase starts from, built or loaded from the cache, with its evaluations.
 
@@ -353,7 +382,7 @@ def start_policy(policy: Policy, data: MazeData, cfg: TrainConfig) -> dict[str, 
     warm = evaluate_cached(policy, data.test, cfg, weights_path(cfg))
     if not cfg.pass1_steps:
         return {"warm_up": warm, "before": warm, "records": [{"kind": "eval", "phase": "warm-up", **warm}]}
-    steps = pass1_phase.sharpen(policy, data, cfg)
+    steps = sharpen(policy, data, cfg)
     start = evaluate_cached(policy, data.test, cfg, pass1_phase.weights_path(cfg))
     records = [{"kind": "eval", "phase": "warm-up", **warm, "step": -cfg.pass1_steps}, *steps,
                {"kind": "eval", "phase": "pass1", **start}]
@@ -406,12 +435,12 @@ def run(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> dict[str, A
                 latest_eval = evaluate(policy, data.test, cfg, step=done)
                 files.append_metrics({"kind": "eval", **latest_eval})
             if done % cfg.checkpoint_every == 0 or done == cfg.rl_steps or interrupted["flag"]:
-                ckpt.save(run_dir, done, policy.model, optimizer, {"before": before})
+                ckpt.save(run_dir, done, policy.model, optimizer, {"before": before, "warm_up": phases["warm_up"]})
             if hasattr(bar, "set_postfix"):
                 top = max(k for k in (1, 2, 4, 8, 16, 32, 64, 128) if f"pass@{k}" in latest_eval)
                 bar.set_postfix(reward=f"{record['reward']:.2f}", **{f"test_pass@{top}": f"{latest_eval[f'pass@{top}']:.2f}"})
             if cfg.stop_after is not None and done - start_step >= cfg.stop_after and done < cfg.rl_steps:
-                ckpt.save(run_dir, done, policy.model, optimizer, {"before": before})
+                ckpt.save(run_dir, done, policy.model, optimizer, {"before": before, "warm_up": phases["warm_up"]})
                 raise Interrupted(done)
             if interrupted["flag"]:
                 raise Interrupted(done)
@@ -430,4 +459,4 @@ def progress(iterable, cfg: TrainConfig, **kwargs) -> Iterator:
         return iter(iterable)
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, desc="RL", unit="step", dynamic_ncols=True, **kwargs)
+    return tqdm(iterable, **{"desc": "RL", "unit": "step", "dynamic_ncols": True, **kwargs})
