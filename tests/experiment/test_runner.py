@@ -77,7 +77,7 @@ def test_ctrl_c_stops_a_study_cleanly(tmp_path, to):
     warning, every worker gone and the experiment directory's lock free."""
     out = tmp_path / "exp"
     tiny = {"train_sizes": '"7"', "test_sizes": '"7"', "n_train_mazes": 200, "n_test_mazes": 2, "d_model": 32,
-            "n_layers": 1, "n_heads": 2, "warmup_steps": 20, "warmup_batch_size": 16, "rl_steps": 5000,
+            "n_layers": 1, "n_heads": 2, "warmup_steps": 20, "warmup_batch_size": 16, "pass1_steps": 2, "rl_steps": 5000,
             "n_prompts": 4, "n_rollouts": 8, "eval_every": 5000, "eval_samples": 4, "checkpoint_every": 5}
     args = [sys.executable, "-m", "passkrl.cli", "experiment", "diagnostic", "--out", str(out), "--seeds", "1",
             "--replicates", "1", "--jobs", "2"]
