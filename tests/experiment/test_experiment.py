@@ -305,3 +305,17 @@ def test_every_claim_names_where_it_is_made_and_every_study_a_primary_claim():
     assert main.claims[main.primary].sizes == "trained"
     with pytest.raises(ValueError, match="primary claim 3 is not one of its 1 claims"):
         type(main)(name="x", title="x", question="x", arms=main.arms, claims=main.claims[:1], primary=3)
+
+
+def test_the_report_says_where_each_arms_pass_at_k_curve_crosses_its_start():
+    from passkrl.experiment.report import crossing_lines
+
+    def arm(label, final, before):
+        return {"label": label, "pass_at_every_k": {"final": [{"mean": m} for m in final],
+                                                    "before": [{"mean": m} for m in before]}}
+
+    lines = crossing_lines({"arms": [arm("pass@1", (0.3, 0.4, 0.45, 0.5), (0.2, 0.35, 0.5, 0.6)),
+                                     arm("pass@k", (0.3, 0.5, 0.6, 0.7), (0.2, 0.35, 0.5, 0.6))]})
+    assert lines == ["- pass@1: above its start at k = 1-2, below at k = 3-4 (pass@4: -0.100; means, see the plot "
+                     "for intervals)",
+                     "- pass@k: above its start at every k (pass@4: +0.100; means, see the plot for intervals)"]

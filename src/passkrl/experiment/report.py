@@ -116,6 +116,33 @@ def every_k_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def crossing_lines(results: dict[str, Any]) -> list[str]:
+    """Where each arm's final pass@k curve crosses its start's (means): the ks at which it ends above and below."""
+    lines = []
+    for arm in results["arms"]:
+        curves = arm.get("pass_at_every_k")
+        if not curves:
+            continue
+        change = [f["mean"] - b["mean"] for f, b in zip(curves["final"], curves["before"], strict=True)]
+        below = [k for k, d in enumerate(change, start=1) if d < 0]
+        above = [k for k, d in enumerate(change, start=1) if d > 0]
+        n = len(change)
+        where = ("above its start at every k" if not below else "below its start at every k" if not above else
+                 f"above its start at k = {_ranges(above)}, below at k = {_ranges(below)}")
+        lines.append(f"- {arm['label']}: {where} (pass@{n}: {change[-1]:+.3f}; means, see the plot for intervals)")
+    return lines
+
+
+def _ranges(ks: list[int]) -> str:
+    """``[1, 2, 3, 7, 8]`` -> ``"1-3, 7-8"``."""
+    parts, start = [], ks[0]
+    for previous, k in zip(ks, ks[1:] + [None]):
+        if k != previous + 1:
+            parts.append(f"{start}" if start == previous else f"{start}-{previous}")
+            start = k
+    return ", ".join(parts)
+
+
 def _start_series(results: dict[str, Any], by_point: dict[str, Any]) -> list[tuple[str, Any]]:
     """The shared starting points of every arm: after the warm-up, and after the Pass@1 phase where there was one."""
     if results.get("pass1_steps") and "warm_up" in by_point:
@@ -269,7 +296,7 @@ def render(results: dict[str, Any], plots: list[str]) -> str:
     lines += ["## Results per arm (test set, end of training)", ""] + arms_table(results)
     if every_k_table(results):
         lines += ["", "### pass@k for every k (all test sizes, end of training; intervals in results.json)", ""]
-        lines += every_k_table(results)
+        lines += every_k_table(results) + [""] + crossing_lines(results)
     if per_warmup_table(results):
         lines += ["", "### Each warm-up beside the pooled result", ""] + per_warmup_table(results)
     for metric in ("pass@1", "pass@k"):
