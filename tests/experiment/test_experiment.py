@@ -182,7 +182,7 @@ def test_every_study_plans_valid_configs_with_paired_arms():
 
 def test_a_studys_own_settings_come_before_set_quick_and_the_arm():
     main = get_study("main")
-    assert main.settings == {"n_test_mazes": 512}
+    assert main.settings == {"n_test_mazes": 512, "eval_samples": 64}
     full = runner.plan(main, 1, quick=False, out=Path("/x"))
     assert {s.config.n_test_mazes for s in full} == {512}
     assert {s.config.n_test_mazes for s in runner.plan(main, 1, quick=True, out=Path("/x"))} == {32}

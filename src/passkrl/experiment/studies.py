@@ -85,7 +85,7 @@ class Study:
             raise ValueError(f"study {self.name!r}: primary claim {self.primary} is not one of its {len(self.claims)} claims")
 
 
-QUICK_OVERRIDES: dict[str, Any] = {"rl_steps": 30, "eval_every": 15, "n_test_mazes": 32}
+QUICK_OVERRIDES: dict[str, Any] = {"rl_steps": 30, "eval_every": 15, "n_test_mazes": 32, "eval_samples": 16}
 """What ``--quick`` changes in every arm."""
 SEEDS = 3
 """Warm-up seeds of a full study: independent warm-ups are the unit of replication of a claim about a method."""
