@@ -84,18 +84,25 @@ def test_ctrl_c_stops_a_study_cleanly(tmp_path, to):
     for name, value in tiny.items():
         args += ["--set", f"{name}={value}"]
     env = {**os.environ, "PASSKRL_CACHE": str(tmp_path / "cache")}
+    # SIGINT as a terminal leaves it, even when this test runs where it is ignored (a shell's background job):
+    # an ignored SIGINT is inherited, and Python then installs no KeyboardInterrupt handler
     study = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                             start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(out.glob("runs/*/metrics.jsonl"))) < 2:
-        time.sleep(0.2)
-    assert len(list(out.glob("runs/*/metrics.jsonl"))) == 2, "the RL runs did not start"
-    workers = _children(study.pid)
-    if to == "study process":
-        study.send_signal(signal.SIGINT)
-    else:  # what a terminal's Ctrl-C does: every process of the group gets it
-        os.killpg(study.pid, signal.SIGINT)
-    _, stderr = study.communicate(timeout=60)
+                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list(out.glob("runs/*/metrics.jsonl"))) < 2:
+            time.sleep(0.2)
+        assert len(list(out.glob("runs/*/metrics.jsonl"))) == 2, "the RL runs did not start"
+        workers = _children(study.pid)
+        if to == "study process":
+            study.send_signal(signal.SIGINT)
+        else:  # what a terminal's Ctrl-C does: every process of the group gets it
+            os.killpg(study.pid, signal.SIGINT)
+        _, stderr = study.communicate(timeout=60)
+    finally:  # a failure above must not leave a 5000-step study training
+        if study.poll() is None:
+            os.killpg(study.pid, signal.SIGKILL)
+            study.communicate()
     assert study.returncode == 130, stderr
     assert "Traceback" not in stderr and "leaked semaphore" not in stderr, stderr
     assert stderr.strip().splitlines()[-1] == "passkrl: interrupted"
