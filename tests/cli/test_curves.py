@@ -27,3 +27,15 @@ def test_curves_refuses_a_plot_that_is_not_a_png_before_any_work(tmp_path, capsy
     assert main(["curves", "--n", "8", "--k", "2", "--plot", str(out)]) == 2
     assert "--plot: the file must end in .png, got" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_an_absurd_n_is_refused_before_torch_is_imported():
+    """The memory check needs no estimator: the refusal does not wait for torch's import (about a second)."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from passkrl.cli import main; code = main(['curves', '--n', '100000000', '--k', '8']); "
+              "print(code, 'torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split() == ["2", "False"], proc.stdout + proc.stderr
+    assert "--n 100000000: needs at least" in proc.stderr

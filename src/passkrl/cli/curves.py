@@ -10,15 +10,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import tyro
 
-from passkrl import estimators
-from passkrl.core.curves import SAMPLING, AdvantageCurve, advantage_curve
 from passkrl.io import check_output_file, pyplot, save_figure_atomic, write_json_atomic
 from passkrl.limits import require_memory
+
+if TYPE_CHECKING:  # the estimators import torch: main imports them after the checks that need no torch
+    from passkrl.core.curves import AdvantageCurve
 
 @dataclasses.dataclass(frozen=True)
 class CurvesConfig:
@@ -39,6 +40,9 @@ class CurvesConfig:
 
 
 def _curves(cfg: CurvesConfig) -> dict[str, AdvantageCurve]:
+    from passkrl import estimators
+    from passkrl.core.curves import SAMPLING, advantage_curve
+
     # Everything whose advantages depend only on the rewards (no declared inputs such as entropy).
     names = [name for name in estimators.names() if not estimators.REGISTRY[name].needs and not name.startswith("test_")]
     if not cfg.sampling:
@@ -106,12 +110,15 @@ def main(argv: list[str]) -> int:
     cfg = tyro.cli(CurvesConfig, args=argv, prog="passkrl curves")
     if cfg.n < 1 or not 1 <= cfg.k <= cfg.n:
         raise ValueError(f"need n >= 1 and 1 <= k <= n, got --n {cfg.n} --k {cfg.k}")
-    if cfg.estimator not in estimators.REGISTRY:
-        raise ValueError(f"unknown estimator {cfg.estimator!r}; known: {', '.join(estimators.names())}")
     # every curve evaluates the estimator on the [n+1, n] table of groups with c = 0..n correct answers:
-    # the rewards and the advantages, float64
+    # the rewards and the advantages, float64 (checked before torch's import: an absurd --n is refused at once)
     require_memory(16.0 * (cfg.n + 1) * cfg.n, request=f"--n {cfg.n}",
                    what=f"the rewards and advantages of {cfg.n + 1:,} groups of {cfg.n:,} answers")
+    from passkrl import estimators
+    from passkrl.core.curves import advantage_curve
+
+    if cfg.estimator not in estimators.REGISTRY:
+        raise ValueError(f"unknown estimator {cfg.estimator!r}; known: {', '.join(estimators.names())}")
     check_output_file(cfg.plot, "--plot", suffix=".png")
     check_output_file(cfg.json, "--json", inputs=(("--plot", cfg.plot),) if cfg.plot is not None else ())
     pass1 = advantage_curve("grpo", n=cfg.n, k=1)
