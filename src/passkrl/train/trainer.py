@@ -20,8 +20,10 @@ Where this departs from the paper, and why (docs/training.md has the measurement
 * The policy is a ~0.8M-parameter character-level transformer with rotary positions, not
   Qwen2.5-7B-Instruct, and it reads a compact encoding of the maze (rows joined by ``/``) and answers
   with the bare move letters; the verifier is the same walk as for the paper's ``<answer>`` prompt.
-* The paper starts RL from an instruct model; we start from a supervised warm-up on shortest
-  paths (cached by its settings), stopped while the policy solves some mazes and fails others.
+* The paper compares from an instruct model that Pass@1 Training has already sharpened; we build that
+  start from a supervised warm-up on shortest paths (stopped while the policy solves some mazes and
+  fails others) and a Pass@1 phase of GRPO (:func:`sharpen`), both cached by their settings, and every
+  estimator continues from it with a fresh optimiser.
 * Laptop scale: mazes of 7x7 and 9x9 for training (the paper: 9-15), 7-11 for testing (7-21), on a
   fixed held-out pool of 128 mazes per size; smaller batches and a larger learning rate than a 7B model's.
 * Every random draw of step ``t`` comes from generators seeded by ``(seed, t)`` (and ``--rl-seed``), so
