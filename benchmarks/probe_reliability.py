@@ -1,6 +1,6 @@
 """Probe passkrl as a hostile but realistic user would, and print the figures of docs/reliability.md.
 
-Three parts, each counted:
+Four parts, each counted:
 
 1. **Bad input**: every command and library call below is wrong in one way. It counts as handled
    clearly when the command exits with status 2 and a message on stderr (no traceback) that names
@@ -11,6 +11,9 @@ Three parts, each counted:
    those of an uninterrupted run.
 3. **Fuzz**: random and adversarial answers through the maze, maths and puzzle verifiers; a crash is
    an exception or a score outside [0, 1]; calls whose wall time passed the scorer's limit are counted.
+4. **Interrupts**: ``passkrl experiment diagnostic --quick`` sent Ctrl-C (SIGINT to its process group,
+   as a terminal does) a few seconds after its start; it ends cleanly when it exits 130 without a
+   traceback or a leaked-semaphore warning, no process of its group is left and its lock is free.
 
     python benchmarks/probe_reliability.py               # everything (about 5 minutes on 2 cores)
     python benchmarks/probe_reliability.py --kills 4 --fuzz 2000
@@ -48,6 +51,7 @@ def bad_commands(work: Path) -> list[tuple[list[str], str]]:
     (work / "bad_utf8.jsonl").write_bytes(b'{"prompt_id": 0, "correct": true}\n{"prompt_id": "\xff"}\n')
     (work / "bad_json.jsonl").write_text('{"prompt_id": 0, "correct": true}\n{oops\n')
     run_dir = work / "done"
+    (work / "empty").mkdir()
     train = ["train", "--smoke", "--no-progress"]
     cases = [
         ([*train, "--temperature", "-1"], "--temperature"), ([*train, "--clip-low", "-5"], "--clip-low"),
@@ -101,12 +105,15 @@ def bad_commands(work: Path) -> list[tuple[list[str], str]]:
         (["experiment", "diagnostic", "--quick", "--out", str(samples / "x")], "--out"),
         (["experiment", "diagnostic", "--quick", "--out", str(samples)], "--out"),
         (["experiment", "diagnostic", "--report-only", "--out", str(work / "e")], "--report-only"),
+        (["experiment", "diagnostic", "--report-only", "--out", str(work / "empty")], "--report-only"),
+        (["experiment", "main", "--set", "threads=2", "--out", str(work / "e")], "threads"),
         (["experiment", "--list", "bogus"], "bogus"),
         # Absurd sizes, refused from the machine's memory or the time they would take.
         ([*train, "--n-rollouts", "10000000"], "--n-rollouts"),
         ([*train, "--eval-samples", "1000000000"], "--eval-samples"),
         (["curves", "--n", "100000000", "--k", "8"], "--n"),
         (["data", "maze", "--n", "1000000000000", "--out", str(work / "m.jsonl")], "--n"),
+        (["experiment", "main", "--seeds", "100000000", "--out", str(work / "e")], "--seeds"),
         # Values that used to be ignored or to overflow.
         ([*train, "--seed", "1180591620717411303424"], "--seed"),
         ([*train, "--task-options", "nojson"], "--task-options"),
@@ -153,13 +160,16 @@ def probe_bad_input(work: Path, env: dict[str, str], smoke: bool = False) -> tup
     cases = bad_commands(work)
     if smoke:  # one case of each command
         cases = list({argv[0]: (argv, expected) for argv, expected in cases}.values())
-    slowest = (0.0, "")
+    slowest: dict[str, float] = {}  # per command
+    sizes = (0.0, "")  # the slowest of the refusals of an absurd size (their message says what it "needs")
     for argv, expected in cases:
         before = {p: p.stat().st_mtime_ns for p in work.rglob("*")}
         began = time.perf_counter()
         proc = run(argv, work, env)
         seconds = time.perf_counter() - began
-        slowest = max(slowest, (seconds, " ".join(argv[:2])))
+        slowest[argv[0]] = max(slowest.get(argv[0], 0.0), seconds)
+        if "needs a" in proc.stderr:
+            sizes = max(sizes, (seconds, " ".join(argv)))
         after = {p: p.stat().st_mtime_ns for p in work.rglob("*")}
         damaged = [p for p, t in before.items() if p.is_file() and after.get(p) != t and p.name != ".lock"]
         created = sorted(str(p.relative_to(work)) for p in after.keys() - before.keys())
@@ -169,7 +179,19 @@ def probe_bad_input(work: Path, env: dict[str, str], smoke: bool = False) -> tup
         handled += bool(clear)
         if not clear:
             failures.append(f"passkrl {' '.join(argv)}: exit {proc.returncode}; created {created[:3]}; {err[-200:]}")
-    print(f"  slowest refusal: {slowest[0]:.1f} s ({slowest[1]}), including the interpreter's start")
+    print("  slowest refusal, including the interpreter's start: "
+          + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in sorted(slowest.items(), key=lambda x: -x[1])))
+    print(f"  slowest refusal of an absurd size: {sizes[0]:.1f} s (passkrl {sizes[1]})")
+    # A config.json edited by a script, its sizes a JSON list: resumed (or refused naming the setting).
+    config_path = work / "done" / "config.json"
+    config_path.write_text(json.dumps({**json.loads(config_path.read_text()), "train_sizes": [7, 9]}))
+    proc = run(["train", "--resume", str(work / "done"), "--no-progress"], work, env)
+    edited = "Traceback" not in proc.stderr and (
+        (proc.returncode == 0 and (work / "done" / "eval.json").exists())
+        or (proc.returncode == 2 and "train" in proc.stderr and "sizes" in proc.stderr))
+    handled += edited
+    if not edited:
+        failures.append(f"train --resume with \"train_sizes\": [7, 9]: exit {proc.returncode}; {proc.stderr[-200:]}")
     calls = bad_library_calls()
     for label, call in calls:
         try:
@@ -179,7 +201,8 @@ def probe_bad_input(work: Path, env: dict[str, str], smoke: bool = False) -> tup
             handled += 1
         except Exception as error:  # noqa: BLE001 - what the probe counts
             failures.append(f"{label}: {type(error).__name__}: {error}")
-    return handled, len(cases) + len(calls), f"{len(cases)} commands, {len(calls)} library calls", failures
+    return (handled, len(cases) + 1 + len(calls),
+            f"{len(cases)} commands, 1 resume of an edited config.json, {len(calls)} library calls", failures)
 
 
 def final_state(run_dir: Path) -> tuple[dict, list[dict], dict]:
@@ -218,6 +241,43 @@ def probe_kills(work: Path, env: dict[str, str], n_kills: int, seed: int) -> tup
         if not ok:
             failures.append(f"kill {i}: exit {resumed.returncode}; {resumed.stderr[-300:]}")
     return survived, n_kills, failures
+
+
+def probe_interrupts(work: Path, env: dict[str, str], delays: list[float]) -> tuple[int, int, list[str]]:
+    """Ctrl-C (SIGINT to the process group) of ``passkrl experiment diagnostic --quick`` after each delay."""
+    import fcntl
+
+    clean, failures = 0, []
+    for i, delay in enumerate(delays):
+        out = work / f"interrupted-{i}"
+        proc = subprocess.Popen([*PY, "experiment", "diagnostic", "--quick", "--out", str(out)], cwd=work, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # even if ours is ignored
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            _, stderr = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, stderr = proc.communicate()
+        deadline = time.time() + 10
+        while time.time() < deadline and subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True).returncode == 0:
+            time.sleep(0.2)
+        left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        locked = False
+        if (out / ".lock").exists():
+            with open(out / ".lock", "a") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    locked = True
+        ok = (proc.returncode == 130 and "Traceback" not in stderr and "leaked" not in stderr and not left
+              and not locked)
+        clean += ok
+        if not ok:
+            failures.append(f"SIGINT after {delay:.1f} s: exit {proc.returncode}; {len(left)} process(es) left; "
+                            f"lock {'held' if locked else 'free'}; {stderr[-200:]}")
+    return clean, len(delays), failures
 
 
 def random_text(rng: random.Random) -> str:
@@ -276,11 +336,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=6, help="kill -9 trials of passkrl train")
     parser.add_argument("--fuzz", type=int, default=3000, help="fuzzed answers per slow verifier (x10 for the maze)")
+    parser.add_argument("--interrupts", type=int, default=6,
+                        help="Ctrl-C trials of passkrl experiment, 0.5 to 8 s after its start")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--smoke", action="store_true", help="seconds-long run of every code path (the test suite runs it); figures meaningless")
     args = parser.parse_args()
     if args.smoke:  # the options not given keep their smoke values
-        parser.set_defaults(kills=1, fuzz=10)
+        parser.set_defaults(kills=1, fuzz=10, interrupts=1)
         args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -297,11 +359,19 @@ def main() -> None:
         for line in failures:
             print("  lost:", line)
         started = time.perf_counter()
+        rng = random.Random(args.seed)  # one delay in each slice of 0.5-8 s: the imports, the checks, the warm-ups
+        delays = [0.5 + 7.5 * (i + rng.random()) / args.interrupts for i in range(args.interrupts)]
+        interrupted, tried_interrupts, failures = probe_interrupts(work, env, delays)
+        print(f"Ctrl-C of passkrl experiment ended cleanly (exit 130, no traceback or leaked semaphore, no process "
+              f"left, lock free): {interrupted} / {tried_interrupts}  ({time.perf_counter() - started:.0f} s)")
+        for line in failures:
+            print("  not clean:", line)
+        started = time.perf_counter()
         fuzzed = probe_fuzz(args.fuzz, args.seed)
         for name, (n, crashes, over) in fuzzed.items():
             print(f"fuzz {name}: {n} answers, {crashes} crashes or scores outside [0, 1], {over} batches over their limit")
         print(f"  ({time.perf_counter() - started:.0f} s)")
-    if handled < tried or survived < kills or any(crashes or over for _, crashes, over in fuzzed.values()):
+    if handled < tried or survived < kills or interrupted < tried_interrupts or any(crashes or over for _, crashes, over in fuzzed.values()):
         raise SystemExit(1)
 
 
