@@ -49,9 +49,12 @@ def test_smoke_run_of_a_text_task(task, tmp_path, capsys):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["task"] == task
     rows = records(run_dir)
-    train = [r for r in rows if r["kind"] == "train"]
+    train = [r for r in rows if r["kind"] == "train" and r.get("phase") != "pass1"]
     evals = [r for r in rows if r["kind"] == "eval"]
     assert [r["step"] for r in train] == list(range(1, config["rl_steps"] + 1))
+    # the Pass@1 phase ran on the text task too: its steps end at 0, where the compared phase starts
+    phase = [r["step"] for r in rows if r.get("phase") == "pass1" and r["kind"] == "train"]
+    assert phase == list(range(1 - config["pass1_steps"], 1)) and config["pass1_steps"] > 0
     assert all(0.0 <= r["reward"] <= 1.0 for r in train)
     group = "chain_sum" if task == "chain_sum" else "arithmetic"
     assert all(list(r["by_size"]) == [group] for r in evals)
