@@ -148,7 +148,8 @@ def format_before_after(summary: dict[str, Any]) -> str:
                                  if key in (keys[0], keys[-1])))
     if len(after.get("by_size", {})) > 1:
         first, last = keys[0], keys[-1]
-        lines.append(f"\nby {'size' if task == 'maze' else 'group'}: {first} and {last}, after warm-up -> after RL")
+        origin = "after the Pass@1 phase" if warm is not None else "after warm-up"
+        lines.append(f"\nby {'size' if task == 'maze' else 'group'}: {first} and {last}, {origin} -> after RL")
         for size, record in after["by_size"].items():
             start = before.get("by_size", {}).get(size, {})
             lines.append(f"  {size:<8}{first} {start.get(first, float('nan')):.3f} -> {record[first]:.3f}   "
