@@ -1,4 +1,4 @@
-"""The expected-gradient weight w(p) and eta against the checked table of DESIGN.md and Yang Yu, "Pass@k Metric for RLVR: A Diagnostic Tool of Exploration, But Not an Objective"."""
+"""The expected-gradient weight w(p) and eta against the checked table of docs/estimators.md and Yang Yu, "Pass@k Metric for RLVR: A Diagnostic Tool of Exploration, But Not an Objective"."""
 
 import numpy as np
 import pytest

@@ -270,7 +270,7 @@ def test_eta_hand_example():
 
 
 def test_alpha_k_values():
-    # DESIGN.md table: alpha_8 at p = 0.02, 0.10, 0.25, 0.50 (and PKPO's w(p)).
+    # the checked table: alpha_8 at p = 0.02, 0.10, 0.25, 0.50 (and PKPO's w(p)).
     np.testing.assert_allclose(alpha_k([0.02, 0.1, 0.25, 0.5], 8), [6.945, 3.826, 1.068, 0.0625], atol=5e-4)
     assert alpha_k(0.5, 8) == 8 * 0.5**7
     assert alpha_k(1.0, 1) == 1.0 and alpha_k(0.3, 1) == 1.0 and alpha_k(1.0, 4) == 0.0

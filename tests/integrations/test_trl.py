@@ -5,7 +5,7 @@
 * TRL's own GRPOTrainer vs PassKGRPOTrainer on the same seeds and data: ``dr_grpo`` equals TRL's
   ``scale_rewards="none"`` and ``grpo`` equals TRL's ``scale_rewards="group"`` after the exact
   conversion between the two std conventions (TRL: Bessel-corrected std + 1e-4; passkrl:
-  population std, DESIGN.md §1), which proves the hook sits where TRL computes its advantages;
+  population std, docs/estimators.md), which proves the hook sits where TRL computes its advantages;
 * the pure gather -> group -> slice logic for 2 and 4 simulated processes and ragged groups;
 * configuration errors, including from the command line (HfArgumentParser).
 """

@@ -2,7 +2,7 @@
 
 The verifier is checked against an independent walk written here, not against its own ``walk``;
 the published verifier's behaviour on untagged prose is reimplemented here (only here) to show
-the difference DESIGN.md §4 documents.
+the difference docs/tasks.md documents.
 """
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ is no hook for another estimator. :class:`PassKGRPOTrainer` therefore
 The reward of a completion is TRL's weighted sum of its reward functions (``reward_weights``,
 NaN-skipping, as with ``multi_objective_aggregation="sum_then_normalize"``). A completion for which
 every reward function returned ``None`` is *unscorable*: it is masked out of its group (the
-estimator's ``mask``; DESIGN.md §2) and gets advantage 0. A group left with fewer than ``k`` scorable
+estimator's ``mask``; docs/estimators.md) and gets advantage 0. A group left with fewer than ``k`` scorable
 completions cannot form a k-subset; all its completions get advantage 0 and the metric
 ``passk/frac_groups_skipped`` counts it.
 
-The maths of every estimator is in :mod:`passkrl.core.estimators` (DESIGN.md §1; arXiv 2508.10751
+The maths of every estimator is in :mod:`passkrl.core.estimators` (docs/estimators.md; arXiv 2508.10751
 §2-4); the η metric is eq. 16 of the paper (:func:`passkrl.metrics.eta`). TRL's ``scale_rewards``
 is ignored by this trainer (the estimator defines the normalisation); only TRL's own logging uses it.
 
