@@ -44,10 +44,11 @@ def phase_config(cfg: TrainConfig) -> TrainConfig:
 
 
 def phase_key(cfg: TrainConfig) -> str:
+    warm_up = cache_key(cfg)
     settings = {name: setting_text(getattr(cfg, name)) for name in PASS1_FIELDS}
-    settings["warm_up"] = cache_key(cfg)
+    settings["warm_up"] = warm_up
     settings["version"] = PASS1_VERSION
-    return f"{cache_key(cfg)}-pass1-{settings_digest(settings)}"
+    return f"{warm_up}-pass1-{settings_digest(settings)}"
 
 
 def weights_path(cfg: TrainConfig) -> Path:
