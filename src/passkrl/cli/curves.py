@@ -20,6 +20,7 @@ from passkrl.limits import require_memory
 
 if TYPE_CHECKING:  # the estimators import torch: main imports them after the checks that need no torch
     from passkrl.core.curves import AdvantageCurve
+    from passkrl.estimators import Estimator
 
 @dataclasses.dataclass(frozen=True)
 class CurvesConfig:
@@ -39,20 +40,27 @@ class CurvesConfig:
     """Also draw the sampling estimators (passk_full, passk_bootstrap), averaged over seeded draws."""
 
 
+def _wraps_estimators(record: Estimator) -> bool:
+    """A shaper: one of its parameters names an estimator (declared with ``metadata={"estimator": True}``)."""
+    return any(field.metadata.get("estimator") for field in dataclasses.fields(record.params))
+
+
 def _curves(cfg: CurvesConfig) -> dict[str, AdvantageCurve]:
+    """The curve of every registered estimator whose advantages depend only on the rewards (it declares
+    no inputs such as entropy) and that accepts this ``n`` and ``k`` (``pkpo_loo`` refuses ``k = n``)."""
     from passkrl import estimators
     from passkrl.core.curves import SAMPLING, advantage_curve
 
-    # Everything whose advantages depend only on the rewards (no declared inputs such as entropy).
-    names = [name for name in estimators.names() if not estimators.REGISTRY[name].needs and not name.startswith("test_")]
+    names = [name for name in estimators.names() if not estimators.REGISTRY[name].needs]
     if not cfg.sampling:
         names = [name for name in names if name not in SAMPLING]
     curves = {}
     for name in names:
         k = cfg.k if estimators.REGISTRY[name].uses_k else 1
-        if name == "pkpo_loo" and k >= cfg.n:
+        try:
+            curves[name] = advantage_curve(name, n=cfg.n, k=k)
+        except ValueError:  # the estimator's own check refuses this n and k: it has no curve here
             continue
-        curves[name] = advantage_curve(name, n=cfg.n, k=k)
     return curves
 
 
@@ -75,6 +83,8 @@ def format_table(pass1: AdvantageCurve, passk: AdvantageCurve) -> str:
 
 
 def draw(cfg: CurvesConfig, pass1: AdvantageCurve, passk: AdvantageCurve, curves: dict[str, AdvantageCurve]) -> None:
+    from passkrl import estimators
+
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
     acc = passk.accuracy
@@ -87,7 +97,9 @@ def draw(cfg: CurvesConfig, pass1: AdvantageCurve, passk: AdvantageCurve, curves
     ax.set(xlabel="group accuracy c / n", ylabel="advantage", title=f"advantages, n={cfg.n} (Fig. 9)")
     ax.legend(fontsize=8)
     ax = axes[1]
-    for name in ("grpo", cfg.estimator, "combination", "exceeding", "drop_easy"):
+    # pass@1, the compared estimator and the shapers (Fig. 18)
+    shapers = [name for name in curves if _wraps_estimators(estimators.REGISTRY[name])]
+    for name in dict.fromkeys(("grpo", cfg.estimator, *shapers)):
         if name in curves:
             ax.plot(acc, curves[name].eta, label=f"{name} (k={curves[name].k})")
     ax.set(xlabel="group accuracy c / n", ylabel="eta = sum |A| (eq. 16)", title="sum of absolute advantage")
