@@ -405,7 +405,7 @@ def test_maze_task_follows_the_task_protocol():
     assert not partial.reward_is_binary
     problem = partial.generate(np.random.default_rng(1))
     assert 0.0 < partial.score(problem, tagged(problem.meta["shortest_path"][:-1])) < 1.0
-    with pytest.raises(ValueError, match="known tasks: maze"):
+    with pytest.raises(ValueError, match="known tasks: .*maze"):
         get_task("sudoku")
     with pytest.raises(ValueError, match="odd"):
         get_task("maze", sizes=(8,))

@@ -34,14 +34,16 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from passkrl.tasks.base import Problem
 from passkrl.tasks.answers import extract_answer
+from passkrl.tasks.base import Problem
+from passkrl.tasks.registry import DataCommand, Extra, TaskSpec, TrainPreset, register
 from passkrl.tasks.timeout import shared_pool
 
 DATA_SOURCE = "passkrl/maths"
@@ -58,11 +60,13 @@ DEFAULT_MAX_ANSWER_CHARS = 1000
 _PLAIN_INT = re.compile(r"[+-]?[0-9]{1,15}")  # anchored with fullmatch: linear, no backtracking
 
 
+EXTRA = Extra(module="math_verify", name="maths")
+"""The optional dependency of the maths task: math-verify, installed by ``passkrl[maths]``."""
+
+
 def require_math_verify() -> None:
     """:class:`passkrl.tasks.MissingExtraError` with the install command when the ``maths`` extra is missing."""
-    from passkrl.tasks import require_extra
-
-    require_extra("maths")
+    EXTRA.require("maths")
 
 
 # ------------------------------------------------------------------------------------- in the child
@@ -202,6 +206,36 @@ def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_
     info = extra_info if isinstance(extra_info, dict) else {}
     return score(ground_truth, solution_str, timeout_s=float(info.get("timeout_s", DEFAULT_TIMEOUT_S)),
                  lenient=bool(info.get("lenient", False)))
+
+
+def _gold(ground_truth: Any) -> str:
+    """A row's ground truth as the gold answer: a number stored as such becomes its text, a missing one ``""``."""
+    return "" if ground_truth is None else str(ground_truth)
+
+
+def reward_of_row(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
+                  **_: Any) -> float:
+    """The reward adapter of maths rows (:mod:`passkrl.tasks.rewards` routes them here): :func:`compute_score`
+    with the ground truth as text."""
+    return compute_score(data_source, solution_str, _gold(ground_truth), extra_info)
+
+
+def rewards_of_rows(data_sources: Sequence[str], solution_strs: Sequence[str], ground_truths: Sequence[Any],
+                    extra_infos: Sequence[dict | None], *, workers: int = 1, **_: Any) -> list[float]:
+    """Rewards of maths rows in order, equal to :func:`reward_of_row` on each: the rows with the same
+    ``lenient`` and ``timeout_s`` are scored together, math-verify in ``workers`` processes."""
+    settings: dict[tuple[bool, float], list[int]] = {}
+    for i, info in enumerate(extra_infos):
+        info = info if isinstance(info, dict) else {}
+        key = (bool(info.get("lenient", False)), float(info.get("timeout_s", DEFAULT_TIMEOUT_S)))
+        settings.setdefault(key, []).append(i)
+    rewards = [0.0] * len(data_sources)
+    for (lenient, timeout_s), rows in settings.items():
+        scores = score_responses([_gold(ground_truths[i]) for i in rows], [solution_strs[i] for i in rows],
+                                 timeout_s=timeout_s, lenient=lenient, workers=workers)
+        for i, value in zip(rows, scores):
+            rewards[i] = value
+    return rewards
 
 
 # ------------------------------------------------------------------------------------- the generator
@@ -415,3 +449,72 @@ def to_verl_row(problem: Problem, split: str, index: int) -> dict[str, Any]:
         "extra_info": {"split": split, "index": int(index), "kind": str(problem.meta.get("group", "")),
                        "question": str(problem.meta.get("text", ""))},
     }
+
+
+# ------------------------------------------------------------------------------------- passkrl data maths
+
+
+@dataclass(frozen=True)
+class MathsDataConfig:
+    """Write maths problems as verl data set rows (data_source passkrl/maths), generated or from --input."""
+
+    out: Path
+    """Output file: .jsonl or .json (one JSON row per line) or .parquet (needs pyarrow)."""
+    n: int | None = None
+    """Number of distinct generated problems; with --input, at most this many rows (default: all)."""
+    input: Path | None = None
+    """A JSONL/Parquet file of your own problems to convert (one row per problem) instead of generating."""
+    question_field: str = "question"
+    """Field of --input rows holding the question (dotted paths such as 'extra_info.question' work)."""
+    answer_field: str = "answer"
+    """Field of --input rows holding the final answer (e.g. 'reward_model.ground_truth')."""
+    kinds: str = "arithmetic,fraction,linear,quadratic,expand,derivative"
+    """Kinds of generated problems, comma-separated."""
+    max_int: int = 9
+    """Largest integer the generator draws (coefficients, terms, roots)."""
+    seed: int = 0
+    """Seed; each split draws from its own stream derived from it."""
+    split: Literal["train", "test", "validation"] = "train"
+    """Split name, stored in extra_info and choosing the random stream."""
+    exclude: tuple[Path, ...] = ()
+    """Data files whose prompts must not appear again."""
+    progress: bool = True
+    """Show a progress bar for large data sets."""
+
+
+def write_maths_data(cfg: MathsDataConfig, task_name: str = "maths") -> int:
+    """``passkrl data maths``: generate problems (or convert the ``--input`` rows) and write their rows;
+    returns the number written."""
+    from passkrl.tasks import rows
+
+    rows.check_output(cfg.out, exclude=cfg.exclude, input_file=cfg.input)
+    rows.check_count(cfg.n, cfg.seed)
+    if cfg.input is None and cfg.n is None:
+        raise ValueError("--n is required when generating problems (or give --input FILE to convert)")
+    if cfg.input is None:
+        task = SPEC(kinds=cfg.kinds, max_int=cfg.max_int)
+        return rows.write_task_data(task, n=int(cfg.n), seed=cfg.seed, split=cfg.split, out=cfg.out,
+                                    exclude=cfg.exclude, progress=cfg.progress)
+    excluded = rows.excluded_prompts(cfg.exclude)
+    task = SPEC(data=cfg.input, question_field=cfg.question_field, answer_field=cfg.answer_field)
+    converted = (task.problem(question, answer, kind="data", row=i) for i, (question, answer) in enumerate(task.rows))
+    kept = (p for p in converted if p.question not in excluded)
+    limit = cfg.n if cfg.n is not None else len(task.rows)
+    problems: Iterable[Problem] = (p for _, p in zip(range(limit), kept))
+    return rows.write_data(task, problems, cfg.out, split=cfg.split, n=limit, progress=cfg.progress)
+
+
+SPEC = register(TaskSpec(
+    name="maths",
+    data_source=DATA_SOURCE,
+    build=MathsTask,
+    description='maths answers checked by math-verify: generated, or --input rows (pip install "passkrl[maths]")',
+    score_row=reward_of_row,
+    score_rows=rewards_of_rows,
+    extra=EXTRA,
+    data_command=DataCommand(MathsDataConfig, write_maths_data,
+                             lambda cfg: f"from {cfg.input}" if cfg.input else f"generated: {cfg.kinds}"),
+    trainable={"maths": TrainPreset({"kinds": ["arithmetic"], "max_int": 9},
+                                    "the maths generator's integer arithmetic, checked by math-verify")},
+))
+"""The maths task in the task registry, with the preset the tiny model learns (``passkrl train --task maths``)."""

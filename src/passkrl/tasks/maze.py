@@ -58,15 +58,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
+from passkrl.parsing import IntTuple, int_list, ints_text
 from passkrl.tasks.answers import extract_answer
 from passkrl.tasks.base import Problem, split_seed
+from passkrl.tasks.registry import DataCommand, TaskSpec, get_task, register
 
 # ------------------------------------------------------------------------------------- characters
 
@@ -604,6 +608,16 @@ def score_row(ground_truth: str, solution_str: str, extra_info: dict | None = No
     return score(ground_truth, solution_str, partial=bool((extra_info or {}).get("partial", False)))
 
 
+def reward_of_row(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
+                  **_: Any) -> float:
+    """The reward adapter of maze rows, text or image (:mod:`passkrl.tasks.rewards` routes them here):
+    :func:`score_row`, and 0.0 for a row whose grid is malformed (no answer to it can be correct)."""
+    try:
+        return score_row(ground_truth, solution_str, extra_info)
+    except ValueError:
+        return 0.0
+
+
 # ------------------------------------------------------------------------------------- task + rows
 
 
@@ -663,3 +677,78 @@ def to_verl_row(maze: Maze, split: str, index: int) -> dict[str, Any]:
     """The row of ``maze`` (:meth:`MazeTask.to_row` with binary rewards)."""
     task = MazeTask(sizes=(maze.size,))
     return task.to_row(task.problem(maze), split, index)
+
+
+# ------------------------------------------------------------------------------------- passkrl data maze
+
+
+@dataclass(frozen=True)
+class MazeDataConfig:
+    """Write maze prompts (arXiv 2508.10751, Fig. 14) as verl data set rows in JSONL or Parquet."""
+
+    out: Path
+    """Output file: .jsonl or .json (one JSON row per line) or .parquet (needs pyarrow)."""
+    n: int
+    """Total number of distinct mazes, spread round-robin over --sizes (the paper: 10,000 per training size)."""
+    sizes: IntTuple = (9, 11, 13, 15)
+    """Odd maze sizes >= 5, e.g. 9,11,13,15 or 9 11 13 15 (the paper: 9-15 to train; 7,9,...,21 to test)."""
+    seed: int = 0
+    """Seed; each split draws from its own stream derived from it."""
+    split: Literal["train", "test", "validation"] = "train"
+    """Split name, stored in extra_info and choosing the random stream."""
+    exclude: tuple[Path, ...] = ()
+    """Data files (.jsonl/.json/.parquet rows of this command) whose mazes must not appear again."""
+    progress: bool = True
+    """Show a progress bar for large data sets."""
+    image: bool = False
+    """Show each maze as a PNG image instead of a text grid (for vision-language models; the grid stays the
+    ground truth, scored by the same verifier)."""
+    layout: Literal["verl", "trl"] = "verl"
+    """With --image: verl's multimodal rows (<image> placeholder, an images column) or TRL's (an image
+    entry in the chat prompt, an image column)."""
+    cell_px: int = 16
+    """With --image: pixels per maze cell (1-64; below 3 the cells blur together in a vision encoder's resize)."""
+
+
+def parse_sizes(text: str | tuple[int, ...]) -> tuple[int, ...]:
+    """``"9,11,13"`` -> ``(9, 11, 13)``; every size an odd integer >= 5, else ``ValueError``."""
+    return int_list(text, "--sizes", example="9,11,13,15", what="sizes",
+                    check=lambda size: "maze sizes must be odd and >= 5" if size < 5 or size % 2 == 0 else None)
+
+
+def write_maze_data(cfg: MazeDataConfig, name: str = "maze") -> int:
+    """``passkrl data maze``: generate and write the rows (text, or images with ``--image``); returns the number written.
+
+    Each split draws from its own stream ``[seed, split]``, the streams of :func:`train_test_split`; the
+    mazes of the ``--exclude`` files (their grids) are skipped, which gives the paper's deduplicated pair.
+    """
+    from passkrl.tasks import rows
+
+    # Every check before the (possibly long) generation.
+    rows.check_output(cfg.out, exclude=cfg.exclude)
+    sizes = parse_sizes(cfg.sizes)
+    rows.check_count(cfg.n, cfg.seed)
+    exclude = rows.excluded_ground_truths(cfg.exclude)
+    if cfg.image:  # the visual maze registers itself: looked up by name, so this module does not import it
+        task = get_task("visual_maze", sizes=sizes, cell_px=cfg.cell_px, layout=cfg.layout)
+        if task.cell_px < task.legible_cell_px:
+            print(f"warning: --cell-px {task.cell_px}: cells this small blur together when a vision encoder "
+                  f"resizes the image (use {task.legible_cell_px} or more; see docs/tasks.md)", file=sys.stderr)
+    else:
+        task = MazeTask(sizes=sizes)
+    first = iter_mazes(sizes, min(cfg.n, 16), split_seed(cfg.seed, cfg.split), exclude=exclude)
+    rows.check_data_size(task, (task.problem(m) for m in first), cfg.n, cfg.out, cfg.split)
+    mazes = iter_mazes(sizes, cfg.n, split_seed(cfg.seed, cfg.split), exclude=exclude)
+    return rows.write_data(task, (task.problem(m) for m in mazes), cfg.out, split=cfg.split, n=cfg.n,
+                           progress=cfg.progress)
+
+
+SPEC = register(TaskSpec(
+    name="maze",
+    data_source=DATA_SOURCE,
+    build=MazeTask,
+    description="the paper's maze task (appendix A.1, Fig. 14)",
+    score_row=reward_of_row,
+    data_command=DataCommand(MazeDataConfig, write_maze_data, lambda cfg: f"maze sizes {ints_text(cfg.sizes)}"),
+))
+"""The maze in the task registry; the embedded trainer's maze path is its own (passkrl.train.policy)."""

@@ -39,12 +39,17 @@ import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
-from passkrl.tasks.base import Problem
+from passkrl.parsing import json_object
 from passkrl.tasks.answers import extract_answer
+from passkrl.tasks.base import Problem
+from passkrl.tasks.registry import (DataCommand, Extra, TaskSpec, TrainPreset, Variant, get_task, merge_options,
+                                    register)
 from passkrl.tasks.timeout import shared_pool
 
 DATA_SOURCE_PREFIX = "passkrl/puzzles/"
@@ -77,11 +82,13 @@ DEFAULT_TIMEOUT_S = 3.0
 DEFAULT_MAX_ANSWER_CHARS = 20_000
 
 
+EXTRA = Extra(module="reasoning_gym", name="puzzles")
+"""The optional dependency of every puzzle task: reasoning-gym, installed by ``passkrl[puzzles]``."""
+
+
 def require_reasoning_gym() -> None:
     """:class:`passkrl.tasks.MissingExtraError` with the install command when the ``puzzles`` extra is missing."""
-    from passkrl.tasks import require_extra
-
-    require_extra("puzzles")
+    EXTRA.require("puzzles")
 
 
 def dataset_names() -> list[str]:
@@ -380,6 +387,26 @@ def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_
     return task.score(problem, solution_str)
 
 
+def rewards_of_rows(data_sources: Sequence[str], solution_strs: Sequence[str], ground_truths: Sequence[Any],
+                    extra_infos: Sequence[dict | None], *, workers: int = 1, **kwargs: Any) -> list[float]:
+    """Rewards of puzzle rows in order, equal to :func:`compute_score` on each: the rows of one data set and
+    settings are scored together (:meth:`PuzzleTask.score_batch`), isolated scorers in ``workers`` processes."""
+    groups: dict[tuple, list[int]] = {}
+    problems = {}
+    for i, (source, truth, info) in enumerate(zip(data_sources, ground_truths, extra_infos)):
+        problem = problem_from_ground_truth(source, truth)
+        key = (problem.meta["dataset"], to_json(problem.meta["config"]), *row_settings(info, kwargs))
+        groups.setdefault(key, []).append(i)
+        problems[i] = problem
+    rewards = [0.0] * len(data_sources)
+    for key, rows in groups.items():
+        scores = row_task(*key).score_batch([problems[i] for i in rows], [solution_strs[i] for i in rows],
+                                            workers=workers)
+        for i, value in zip(rows, scores):
+            rewards[i] = value
+    return rewards
+
+
 def to_verl_row(problem: Problem, split: str, index: int) -> dict[str, Any]:
     """One verl RL row for a puzzle."""
     return {
@@ -391,3 +418,92 @@ def to_verl_row(problem: Problem, split: str, index: int) -> dict[str, Any]:
                        "category": problem.meta.get("category", ""), "seed": int(problem.meta.get("seed", -1)),
                        "answer": problem.answer},
     }
+
+
+# ------------------------------------------------------------------------------------- passkrl data puzzles
+
+
+@dataclass(frozen=True)
+class PuzzlesDataConfig:
+    """Write reasoning-gym puzzles as verl data set rows (data_source passkrl/puzzles/<dataset>)."""
+
+    out: Path
+    """Output file: .jsonl or .json (one JSON row per line) or .parquet (needs pyarrow)."""
+    n: int
+    """Number of distinct puzzles (by prompt)."""
+    datasets: str = ""
+    """Comma-separated reasoning-gym data sets, sampled uniformly (empty: the Enigmata-like mix, see docs/tasks.md)."""
+    options: str = "{}"
+    """reasoning-gym config fields per data set as JSON, e.g. '{"chain_sum": {"max_terms": 3}}'."""
+    binary_threshold: float | None = None
+    """Stored in extra_info: scores >= this become 1.0, others 0.0 (default: reasoning-gym's own scores)."""
+    allow_eval: bool = False
+    """Allow data sets whose scorer calls eval() on the answer (n_queens, binary_matrix, ...)."""
+    seed: int = 0
+    """Seed; each split draws from its own stream derived from it."""
+    split: Literal["train", "test", "validation"] = "train"
+    """Split name, stored in extra_info and choosing the random stream."""
+    exclude: tuple[Path, ...] = ()
+    """Data files (.jsonl/.json/.parquet rows of this command) whose prompts must not appear again."""
+    progress: bool = True
+    """Show a progress bar for large data sets."""
+
+
+def write_puzzles_data(cfg: PuzzlesDataConfig, task_name: str = "puzzles") -> int:
+    """``passkrl data puzzles``: draw distinct puzzles and write their rows; returns the number written."""
+    from passkrl.tasks import rows
+
+    rows.check_output(cfg.out, exclude=cfg.exclude)
+    rows.check_count(cfg.n, cfg.seed)
+    options = json_object(cfg.options, "--options", example='{"chain_sum": {"max_terms": 3}}')
+    task = get_task(task_name, datasets=cfg.datasets or None, options=options, binary_threshold=cfg.binary_threshold,
+                    allow_eval=cfg.allow_eval)
+    return rows.write_task_data(task, n=cfg.n, seed=cfg.seed, split=cfg.split, out=cfg.out, exclude=cfg.exclude,
+                                progress=cfg.progress)
+
+
+# ------------------------------------------------------------------------------------- the registry
+
+
+def _one_dataset(dataset: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``puzzles/<dataset>``: the puzzles task restricted to that reasoning-gym data set."""
+    if "datasets" in options:
+        raise ValueError(f"task 'puzzles/{dataset}' names its data set; do not pass datasets={options['datasets']!r}")
+    return {**options, "datasets": [dataset]}
+
+
+def _train_options(preset: Mapping[str, Any], task_options: dict[str, Any], partial_credit: bool) -> dict[str, Any]:
+    """A puzzle preset for the tiny model: ``--task-options`` are reasoning-gym config fields of its one data
+    set; the reward is 1 only for a score of 1 unless ``--partial-credit`` keeps reasoning-gym's scores."""
+    dataset = preset["datasets"][0]
+    options = merge_options(preset, {"options": {dataset: task_options}})
+    options["binary_threshold"] = None if partial_credit else 1.0
+    return options
+
+
+SPEC = register(TaskSpec(
+    name="puzzles",
+    data_source=DATA_SOURCE_PREFIX,
+    build=PuzzleTask,
+    description='reasoning-gym puzzles: the Enigmata-like mix, or --datasets (pip install "passkrl[puzzles]")',
+    score_row=compute_score,
+    score_rows=rewards_of_rows,
+    extra=EXTRA,
+    variant=Variant("reasoning-gym data set", _one_dataset),
+    data_command=DataCommand(PuzzlesDataConfig, write_puzzles_data,
+                             lambda cfg: cfg.datasets or "the Enigmata-like mix"),
+    trainable={
+        "chain_sum": TrainPreset(
+            {"datasets": ["chain_sum"], "options": {"chain_sum": {
+                "min_terms": 2, "max_terms": 3, "min_digits": 1, "max_digits": 1, "allow_negation": False}}},
+            "reasoning-gym chain_sum: sums and differences of 2-3 one-digit numbers", _train_options),
+        "basic_arithmetic": TrainPreset(
+            {"datasets": ["basic_arithmetic"], "options": {"basic_arithmetic": {
+                "min_terms": 2, "max_terms": 3, "min_digits": 1, "max_digits": 1, "operators": ["+", "-", "*"],
+                "allow_parentheses": False, "allow_negation": False}}},
+            "reasoning-gym basic_arithmetic: 2-3 one-digit numbers with + - *", _train_options),
+    },
+))
+"""The puzzles in the task registry: ``puzzles``, ``puzzles/<dataset>``, and the presets the tiny model learns."""
+
+register(SPEC.alias("enigmata_mix", "the same as puzzles (its default mix)", options={"name": "enigmata_mix"}))

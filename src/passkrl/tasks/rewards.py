@@ -1,16 +1,17 @@
-"""Reward functions for verl and TRL: one dispatcher over every passkrl task, plain functions.
+"""Reward functions for verl and TRL: one dispatcher over every registered task, plain functions.
 
-**verl** (``custom_reward_function.path=<this file> custom_reward_function.name=compute_score``)::
+**verl** (``custom_reward_function.path=pkg://passkrl.tasks.rewards custom_reward_function.name=compute_score``)::
 
     compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs) -> float
 
-routes on the row's ``data_source`` (what ``passkrl data TASK`` writes): ``passkrl/maze`` to
-:func:`passkrl.tasks.maze.compute_score`, ``passkrl/puzzles/<dataset>`` to
-:func:`passkrl.tasks.puzzles.compute_score`, ``passkrl/maths`` to
-:func:`passkrl.tasks.maths.compute_score`. A data source it does not know is a ``ValueError`` (a
-configuration error, not a bad response); any response text gives a float in ``[0, 1]``.
-:func:`compute_score_batch` has the signature of verl's batch reward manager
-(``reward_model.reward_manager=batch``) and scores maths and isolated puzzles in parallel.
+routes on the row's ``data_source`` (what ``passkrl data TASK`` writes) to the task that registered it
+(:func:`passkrl.tasks.registry.spec_for_source`) and calls that task's reward adapter: ``passkrl/maze``
+and ``passkrl/visual_maze`` go to the maze verifier, ``passkrl/puzzles/<dataset>`` to reasoning-gym's
+scorer, ``passkrl/maths`` to math-verify, and a task of your own to its ``score_row``. A data source no
+task registered is a ``ValueError`` (a configuration error, not a bad response); any response text
+gives a float in ``[0, 1]``. :func:`compute_score_batch` has the signature of verl's batch reward manager
+(``reward_model.reward_manager=batch``) and hands each task its rows at once, so slow verifiers (maths,
+isolated puzzles) score in parallel.
 
 **TRL** (``GRPOTrainer(reward_funcs=[passkrl_reward], ...)``): TRL calls a reward function as
 ``reward(prompts=..., completions=..., **columns)`` where every extra column of the data set
@@ -20,7 +21,7 @@ conversational data sets, a list of chat messages ``[{"role": "assistant", "cont
 or ``ground_truth``, ``extra_info``), so the same files train with verl and TRL.
 :func:`make_trl_reward` builds a reward function for rows without ``data_source``.
 
-Nothing here imports verl or TRL.
+Nothing here imports verl or TRL, and nothing here names a task but the maze helpers at the end.
 """
 
 from __future__ import annotations
@@ -29,68 +30,24 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-MAZE = "passkrl/maze"
-VISUAL_MAZE = "passkrl/visual_maze"
-PUZZLES_PREFIX = "passkrl/puzzles/"
-MATHS = "passkrl/maths"
+from passkrl.tasks.registry import data_source_of, require_extra, spec_for_source
 
 
 def route(data_source: str) -> str:
-    """``"maze"``, ``"puzzles"`` or ``"maths"`` for a row's ``data_source``; ``ValueError`` otherwise."""
-    source = str(data_source)
-    if source == MAZE:
-        return "maze"
-    if source == VISUAL_MAZE:
-        return "visual_maze"
-    if source.startswith(PUZZLES_PREFIX) and len(source) > len(PUZZLES_PREFIX):
-        return "puzzles"
-    if source == MATHS or source.startswith(MATHS + "/"):
-        return "maths"
-    raise ValueError(f"no passkrl reward function for data_source {data_source!r}; "
-                     f"known: {MAZE!r}, {VISUAL_MAZE!r}, {PUZZLES_PREFIX}<dataset>, {MATHS!r}")
+    """The name of the task whose rows carry ``data_source`` (``"maze"``, ``"puzzles"``, ...); ``ValueError`` otherwise."""
+    return spec_for_source(data_source).name
 
 
 def _text(solution: Any) -> str:
     return solution if isinstance(solution, str) else ""
 
 
-def _maze_score(data_source: str, solution: str, ground_truth: Any, extra_info: dict | None, **_: Any) -> float:
-    """A text or visual maze row (both keep the grid as ground truth; :func:`route` checked the source)."""
-    from passkrl.tasks import maze
-
-    try:
-        return maze.score_row(ground_truth, solution, extra_info)
-    except ValueError:  # a malformed grid in the row: no correct answer can exist
-        return 0.0
-
-
-def _puzzles_score(data_source: str, solution: str, ground_truth: Any, extra_info: dict | None, **kwargs: Any) -> float:
-    from passkrl.tasks import puzzles, require_extra
-
-    require_extra("puzzles")
-    return puzzles.compute_score(data_source, solution, ground_truth, extra_info, **kwargs)
-
-
-def _maths_score(data_source: str, solution: str, ground_truth: Any, extra_info: dict | None, **_: Any) -> float:
-    from passkrl.tasks import maths, require_extra
-
-    require_extra("maths")
-    return maths.compute_score(data_source, solution, "" if ground_truth is None else str(ground_truth), extra_info)
-
-
-SCORERS: dict[str, Callable[..., float]] = {
-    "maze": _maze_score,
-    "visual_maze": _maze_score,
-    "puzzles": _puzzles_score,
-    "maths": _maths_score,
-}
-"""Task (as :func:`route` names it) -> the row scorer ``(data_source, solution, ground_truth, extra_info, **kw)``."""
-
-
 def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None,
                   **kwargs: Any) -> float:
-    """verl's ``compute_score``: the reward of ``solution_str`` for a row of any passkrl task."""
-    return SCORERS[route(data_source)](data_source, _text(solution_str), ground_truth, extra_info, **kwargs)
+    """verl's ``compute_score``: the reward of ``solution_str`` for a row of any registered task."""
+    spec = spec_for_source(data_source)
+    require_extra(spec)
+    return spec.score_row(data_source, _text(solution_str), ground_truth, extra_info, **kwargs)
 
 
 def compute_score_batch(data_sources: Sequence[str], solution_strs: Sequence[str], ground_truths: Sequence[Any],
@@ -98,9 +55,8 @@ def compute_score_batch(data_sources: Sequence[str], solution_strs: Sequence[str
                         **kwargs: Any) -> list[float]:
     """Rewards of a batch of rows (verl's batch reward manager signature), in order.
 
-    Maths rows go to :func:`passkrl.tasks.maths.score_responses` together, puzzle rows of one data
-    set to :meth:`PuzzleTask.score_batch`, so slow scorers run in ``workers`` processes at once; the
-    result equals ``[compute_score(...) for each row]``.
+    The rows of each task go to its ``score_rows`` together (maths answers and isolated puzzles are
+    then checked in ``workers`` processes at once); the result equals ``[compute_score(...) for each row]``.
     """
     n = len(data_sources)
     if not (len(solution_strs) == len(ground_truths) == n):
@@ -109,49 +65,17 @@ def compute_score_batch(data_sources: Sequence[str], solution_strs: Sequence[str
     infos = list(extra_infos) if extra_infos is not None else [None] * n
     if len(infos) != n:
         raise ValueError(f"batch lengths differ: {n} data sources, {len(infos)} extra_infos")
-    kinds = [route(source) for source in data_sources]
+    by_task: dict[str, tuple[Any, list[int]]] = {}
+    for i, source in enumerate(data_sources):  # every data source is checked before anything is scored
+        spec = spec_for_source(source)
+        by_task.setdefault(spec.name, (spec, []))[1].append(i)
     rewards = [0.0] * n
-
-    maths_rows = [i for i, kind in enumerate(kinds) if kind == "maths"]
-    if maths_rows:
-        from passkrl.tasks import maths, require_extra
-
-        require_extra("maths")
-        settings: dict[tuple[bool, float], list[int]] = {}
-        for i in maths_rows:
-            info = infos[i] if isinstance(infos[i], dict) else {}
-            key = (bool(info.get("lenient", False)), float(info.get("timeout_s", maths.DEFAULT_TIMEOUT_S)))
-            settings.setdefault(key, []).append(i)
-        for (lenient, timeout_s), rows in settings.items():
-            scores = maths.score_responses(["" if ground_truths[i] is None else str(ground_truths[i]) for i in rows],
-                                           [_text(solution_strs[i]) for i in rows], timeout_s=timeout_s,
-                                           lenient=lenient, workers=workers)
-            for i, value in zip(rows, scores):
-                rewards[i] = value
-
-    puzzle_rows = [i for i, kind in enumerate(kinds) if kind == "puzzles"]
-    if puzzle_rows:
-        from passkrl.tasks import puzzles, require_extra
-
-        require_extra("puzzles")
-        groups: dict[tuple, list[int]] = {}
-        problems = {}
-        for i in puzzle_rows:
-            problem = puzzles.problem_from_ground_truth(data_sources[i], ground_truths[i])
-            key = (problem.meta["dataset"], puzzles.to_json(problem.meta["config"]),
-                   *puzzles.row_settings(infos[i], kwargs))
-            groups.setdefault(key, []).append(i)
-            problems[i] = problem
-        for key, rows in groups.items():
-            task = puzzles.row_task(*key)
-            scores = task.score_batch([problems[i] for i in rows], [_text(solution_strs[i]) for i in rows],
-                                      workers=workers)
-            for i, value in zip(rows, scores):
-                rewards[i] = value
-
-    for i, kind in enumerate(kinds):
-        if kind in ("maze", "visual_maze"):
-            rewards[i] = SCORERS[kind](data_sources[i], _text(solution_strs[i]), ground_truths[i], infos[i])
+    for spec, rows in by_task.values():
+        require_extra(spec)
+        scores = spec.score_rows([data_sources[i] for i in rows], [_text(solution_strs[i]) for i in rows],
+                                 [ground_truths[i] for i in rows], [infos[i] for i in rows], workers=workers, **kwargs)
+        for i, value in zip(rows, scores):
+            rewards[i] = value
     return rewards
 
 
@@ -238,24 +162,21 @@ def passkrl_reward(prompts: Sequence[Any] | None = None, completions: Sequence[A
 def make_trl_reward(task: str | None = None, *, workers: int = 1, **options: Any) -> Callable[..., list[float]]:
     """A TRL reward function.
 
-    ``task=None``: :func:`passkrl_reward` (rows carry ``data_source``). ``task="maths"``: rows with a
-    ``ground_truth`` / ``answer`` column (or ``reward_model``) are scored as maths answers;
-    ``task="puzzles/<dataset>"``: as answers to that reasoning-gym data set (ground truth JSON from
-    ``passkrl data`` or a plain reference answer); ``task="maze"``: the ground truth is the grid.
-    ``options`` go into ``extra_info`` (e.g. ``binary_threshold=1.0``, ``lenient=True``).
+    ``task=None``: :func:`passkrl_reward` (rows carry ``data_source``). A task name: rows with a
+    ``ground_truth`` / ``answer`` column (or ``reward_model``) are scored as that task's rows, e.g.
+    ``"maths"`` (maths answers), ``"puzzles/<dataset>"`` (answers to that reasoning-gym data set: ground
+    truth JSON from ``passkrl data`` or a plain reference answer), ``"maze"`` (the ground truth is the
+    grid), or a task of your own. ``options`` go into ``extra_info`` (e.g. ``binary_threshold=1.0``,
+    ``lenient=True``).
     """
     if task is None:
         source = None
-    elif task == "maths":
-        source = MATHS
-    elif task == "maze":
-        source = MAZE
-    elif task.startswith("puzzles/"):
-        source = PUZZLES_PREFIX + task.split("/", 1)[1]
     else:
-        raise ValueError(f"make_trl_reward: task must be None, 'maze', 'maths' or 'puzzles/<dataset>', got {task!r}")
-    if source is not None:
-        route(source)
+        try:
+            source = data_source_of(task)
+        except ValueError as err:
+            raise ValueError(f"make_trl_reward: task must be None or a registered task whose rows have one "
+                             f"data_source, got {task!r}: {err}") from None
 
     def reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None,
                **kwargs: Any) -> list[float]:

@@ -11,20 +11,26 @@ The format follows the file's extension: ``.jsonl`` / ``.json`` (one JSON object
 ``.parquet`` (needs pyarrow; what verl reads). A file is written to a temporary sibling and moved
 into place at the end, so an interrupted write never leaves half a data set nor damages an older
 file of the same name.
+
+The writers of ``passkrl data`` (each task's :class:`passkrl.tasks.registry.DataCommand`) check their
+request before any work with :func:`check_output`, :func:`check_count` and :func:`check_data_size`;
+:func:`write_task_data` is the whole writer of a task whose problems are drawn by ``generate``.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from passkrl.io import atomic_open
-from passkrl.tasks.base import Problem, Task
+from passkrl.io import atomic_open, check_output_file
+from passkrl.tasks.base import Problem, Task, split_seed
 
 JSONL_SUFFIXES = (".jsonl", ".json")
 PARQUET_SUFFIXES = (".parquet",)
@@ -170,3 +176,61 @@ def write_data(task: Task, problems: Iterable[Problem], out: Path, *, split: str
     """Write ``task``'s rows for ``problems`` (``task.to_row``) to ``out``; returns the number written."""
     rows = (task.to_row(problem, split, index) for index, problem in enumerate(problems))
     return write_rows(out, rows, n=n, progress=progress, desc=f"{task.name} {split} rows")
+
+
+# ------------------------------------------------------------------------------------- checks of a request
+
+
+def check_output(out: Path, *, exclude: Iterable[Path] = (), input_file: Path | None = None) -> None:
+    """Before any work: a known format, a writable ``--out`` that is none of the inputs, pyarrow for Parquet."""
+    try:
+        fmt = output_format(out)
+    except ValueError as err:
+        raise ValueError(f"--out: {err}") from None
+    inputs = tuple(("--exclude", path) for path in exclude) + ((("--input", input_file),) if input_file else ())
+    check_output_file(out, "--out", inputs=inputs)
+    if fmt == "parquet":
+        require_pyarrow()
+
+
+def check_count(n: int | None, seed: int = 0) -> None:
+    """``--n`` (when given) at least 1 and ``--seed`` a seed every random generator takes."""
+    if n is not None and n < 1:
+        raise ValueError(f"--n must be >= 1, got {n}")
+    if not 0 <= seed < 2**63:  # numpy's generators take non-negative seeds; torch's signed 64-bit ones
+        raise ValueError(f"--seed must be in [0, 2**63 - 1], got {seed}")
+
+
+def check_data_size(task: Task, sample: Iterable[Problem], n: int, out: Path, split: str) -> None:
+    """Refuse, before writing, a data set the disk (or, for Parquet, the memory) cannot hold, and say how
+    long a large one will take: both estimated from the first few rows, made and encoded as they will be."""
+    from passkrl.limits import human_bytes, require_disk, require_memory
+
+    started = time.perf_counter()
+    sizes = [len(json.dumps(task.to_row(problem, split, index), default=str).encode()) + 1
+             for index, problem in zip(range(16), sample)]
+    if not sizes:
+        return
+    seconds = (time.perf_counter() - started) / len(sizes) * n
+    needed = sum(sizes) / len(sizes) * n
+    what = f"{n:,} rows of about {human_bytes(sum(sizes) / len(sizes))}; writing them would take about {seconds / 3600:,.1f} h"
+    require_disk(needed, out.parent if str(out.parent) else Path("."), request=f"--n {n}", what=what)
+    if output_format(out) == "parquet":  # the table is built in memory before it is written
+        require_memory(needed, request=f"--n {n}", what=f"a Parquet table of {what}")
+    if seconds > 600:
+        print(f"passkrl data: {what} ({human_bytes(needed)})", file=sys.stderr)
+
+
+def write_task_data(task: Task, *, n: int, seed: int, split: str, out: Path, exclude: Iterable[Path] = (),
+                    progress: bool = False) -> int:
+    """Write ``n`` distinct problems of ``task`` drawn from the split's stream (``[seed, split]``), none whose
+    prompt is in the ``exclude`` files, as its rows to ``out``; returns the number written.
+
+    The disk, memory and time it needs are checked first (:func:`check_data_size`); call
+    :func:`check_output` and :func:`check_count` before building the task.
+    """
+    excluded = excluded_prompts(exclude)
+    stream = split_seed(seed, split)
+    check_data_size(task, distinct_problems(task, min(n, 16), stream, excluded), n, out, split)
+    problems = distinct_problems(task, n, stream, excluded)
+    return write_data(task, problems, out, split=split, n=n, progress=progress)

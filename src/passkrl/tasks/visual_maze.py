@@ -29,6 +29,7 @@ import numpy as np
 
 from passkrl.tasks import maze
 from passkrl.tasks.base import Problem
+from passkrl.tasks.registry import TaskSpec, register
 
 DATA_SOURCE = "passkrl/visual_maze"
 COLORS: dict[str, tuple[int, int, int]] = {
@@ -89,6 +90,7 @@ class VisualMazeTask:
 
     name = "visual_maze"
     data_source = DATA_SOURCE
+    legible_cell_px = LEGIBLE_CELL_PX
 
     def __init__(self, sizes: Sequence[int] = maze.PAPER_TRAIN_SIZES, partial: bool = False, cell_px: int = 16,
                  layout: Literal["verl", "trl"] = "verl"):
@@ -151,3 +153,12 @@ def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_
     if data_source != DATA_SOURCE:
         raise ValueError(f"compute_score handles data_source {DATA_SOURCE!r}, got {data_source!r}")
     return maze.score_row(ground_truth, solution_str, extra_info)
+
+
+SPEC = register(TaskSpec(
+    name="visual_maze",
+    data_source=DATA_SOURCE,
+    build=VisualMazeTask,
+    description="the maze as a PNG image for vision-language models (written by `passkrl data maze --image`)",
+    score_row=maze.reward_of_row,  # the grid is the ground truth: the text maze's verifier
+))

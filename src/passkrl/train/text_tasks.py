@@ -1,80 +1,81 @@
 """Which text tasks ``passkrl train --task NAME`` can train the tiny model on, and how each is built.
 
-Only tasks whose answers a ~1M-parameter character model can learn from scratch in minutes are
-offered (:data:`TRAINABLE`): short single-number answers to short arithmetic questions. The policy
-that reads and answers them is :mod:`passkrl.train.text_policy`. This module imports neither torch
-nor the trainer, so that checking a config (``TrainConfig.validate``) stays light.
+A task offers the tiny model presets in its own registration (:class:`passkrl.tasks.registry.TrainPreset`,
+``TaskSpec.trainable``): only tasks whose answers a ~1M-parameter character model can learn from scratch
+in minutes, short single-number answers to short arithmetic questions. This module finds the preset
+that ``--task`` names (``chain_sum``, or ``puzzles/chain_sum`` under its task's name), applies
+``--task-options`` and ``--partial-credit``, and builds the task once per setting: the config's check,
+the data and the policy of a run share one task. The policy that reads and answers them is
+:mod:`passkrl.train.text_policy`. This module imports neither torch, nor the trainer, nor the config (it
+reads any object with the three settings), so that checking a config (``TrainConfig.validate``) stays light.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+import functools
+from typing import Any, Protocol
 
 from passkrl.parsing import json_object
+from passkrl.tasks.base import Task
+from passkrl.tasks.registry import TASKS, TaskSpec, TrainPreset
 
-if TYPE_CHECKING:
-    from passkrl.train.config import TrainConfig
 
-
-@dataclass(frozen=True)
-class TaskPreset:
-    """How ``--task NAME`` builds its task: the registry name and its options (``--task-options`` merges in)."""
+class TaskSettings(Protocol):
+    """The settings of a run that choose its text task (``TrainConfig`` has them)."""
 
     task: str
-    options: dict[str, Any]
-    description: str
+    task_options: str
+    partial_credit: bool
 
 
-TRAINABLE: dict[str, TaskPreset] = {
-    "chain_sum": TaskPreset("puzzles", {"datasets": ["chain_sum"], "options": {"chain_sum": {
-        "min_terms": 2, "max_terms": 3, "min_digits": 1, "max_digits": 1, "allow_negation": False}}},
-        "reasoning-gym chain_sum: sums and differences of 2-3 one-digit numbers"),
-    "basic_arithmetic": TaskPreset("puzzles", {"datasets": ["basic_arithmetic"], "options": {"basic_arithmetic": {
-        "min_terms": 2, "max_terms": 3, "min_digits": 1, "max_digits": 1, "operators": ["+", "-", "*"],
-        "allow_parentheses": False, "allow_negation": False}}},
-        "reasoning-gym basic_arithmetic: 2-3 one-digit numbers with + - *"),
-    "maths": TaskPreset("maths", {"kinds": ["arithmetic"], "max_int": 9},
-                        "the maths generator's integer arithmetic, checked by math-verify"),
-}
-"""Tasks the tiny model can learn, by ``--task`` name (``puzzles/chain_sum`` etc. are accepted too)."""
+def trainable() -> dict[str, tuple[TaskSpec, TrainPreset]]:
+    """Every preset the tiny model can learn, by ``--task`` name, with the task that offers it (registry order)."""
+    return {name: (spec, preset) for spec in TASKS.values() for name, preset in spec.trainable.items()}
 
 
 def preset_name(task: str) -> str:
-    """The :data:`TRAINABLE` key of ``--task`` (``puzzles/chain_sum`` -> ``chain_sum``)."""
-    return task.split("/", 1)[1] if task.startswith("puzzles/") else task
+    """The preset that ``--task`` names: ``puzzles/chain_sum`` -> ``chain_sum`` (a task's name, a slash, its preset)."""
+    head, slash, tail = task.partition("/")
+    if slash and head in TASKS and tail in TASKS[head].trainable:
+        return tail
+    return task
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
-    return merged
-
-
-def task_options(cfg: TrainConfig) -> dict[str, Any]:
+def task_options(cfg: TaskSettings) -> dict[str, Any]:
     """``--task-options`` as a dict; for a puzzle, a flat dict is the reasoning-gym config of its data set."""
     return json_object(cfg.task_options, "--task-options", example='{"max_terms": 2}')
 
 
-def build_task(cfg: TrainConfig):
-    """The task of ``--task`` with its preset and ``--task-options``; ``ValueError`` if the tiny model cannot learn it."""
-    from passkrl.tasks import get_task, require_extra
+def build_task(cfg: TaskSettings) -> Task:
+    """The task of ``--task`` with its preset and ``--task-options``; ``ValueError`` if the tiny model cannot learn it.
 
+    Built once per distinct ``(--task, --task-options, --partial-credit)`` in a process; later calls return
+    the same task (tasks hold no state that scoring or drawing problems changes).
+    """
+    presets = trainable()
     name = preset_name(cfg.task)
-    if name not in TRAINABLE:
+    if name not in presets:
         raise ValueError(f"--task {cfg.task!r} is not trainable by the tiny model; choose one of: maze, "
-                         f"{', '.join(TRAINABLE)} (other tasks need a real LLM through verl or TRL, see docs/tasks.md)")
-    preset = TRAINABLE[name]
-    require_extra(preset.task)
-    extra = task_options(cfg)
-    if preset.task == "puzzles":
-        dataset = preset.options["datasets"][0]
-        options = _merge(preset.options, {"options": {dataset: extra}})
-        options["binary_threshold"] = None if cfg.partial_credit else 1.0
-    else:
-        options = _merge(preset.options, extra)
+                         f"{', '.join(presets)} (other tasks need a real LLM through verl or TRL, see docs/tasks.md)")
+    spec, _ = presets[name]
+    return _build(spec, name, cfg.task_options, bool(cfg.partial_credit))
+
+
+@functools.lru_cache(maxsize=16)
+def _build(spec: TaskSpec, name: str, options_json: str, partial_credit: bool) -> Task:
+    """The preset ``name`` of ``spec`` with ``--task-options`` (JSON text) and ``--partial-credit`` applied."""
+    if spec.extra is not None:  # before the options: a missing extra is the clearer message
+        spec.extra.require(spec.name)
+    extra = json_object(options_json, "--task-options", example='{"max_terms": 2}')
+    preset = spec.trainable[name]
     try:
-        return get_task(preset.task, **options)
+        return spec(**preset.configure(preset.options, extra, partial_credit))
     except TypeError as err:  # an unknown keyword in --task-options
-        raise ValueError(f"--task-options {cfg.task_options!r}: {err}") from None
+        raise ValueError(f"--task-options {options_json!r}: {err}") from None
+
+
+def __getattr__(name: str) -> Any:
+    # TRAINABLE, the former table of presets, is now read from the registry: {--task name: TrainPreset}.
+    if name == "TRAINABLE":
+        return {preset_name: preset for preset_name, (_, preset) in trainable().items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
