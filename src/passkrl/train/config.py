@@ -302,8 +302,14 @@ class TrainConfig:
         """The k in force at every RL step, parsed once per config."""
         return KSchedule.of(self.k, self.k_schedule)
 
-    def params(self) -> dict[str, Any]:
+    @functools.cached_property
+    def _params(self) -> dict[str, Any]:
+        """``--estimator-params`` parsed once per config (the RL loop asks for them at every step)."""
         return json_object(self.estimator_params, "--estimator-params", example='{"reduce": "mean"}')
+
+    def params(self) -> dict[str, Any]:
+        """The estimator's extra parameters (``--estimator-params``): a new dict each call, parsed once."""
+        return dict(self._params)
 
     def __post_init__(self) -> None:
         # Sizes given as text ("7,9" from config.json, a study or --set) or a list become typed tuples.
