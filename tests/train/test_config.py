@@ -1,12 +1,14 @@
-"""TrainConfig: typed size lists on the command line, unchanged text in config.json and cache keys."""
+"""TrainConfig: typed size lists on the command line, unchanged text in config.json and cache keys, parsed once."""
 
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import pytest
 import tyro
 
+from passkrl.train import config as config_module
 from passkrl.train.config import TrainConfig
 from passkrl.train.warmup import cache_key
 
@@ -32,3 +34,24 @@ def test_config_files_and_cache_keys_keep_the_text_form():
     # sizes were typed, at cache version 2; version 3 is the training data that excludes the test pool too):
     assert cache_key(TrainConfig()) == "5557cef44921194d"
     assert cache_key(cfg) == "6857d2d0c40c53a0"
+
+
+def test_estimator_params_are_parsed_once_and_each_caller_gets_its_own_dict(monkeypatch):
+    parsed: list[str] = []
+    real = config_module.json_object
+
+    def counting(text, *args, **kwargs):
+        parsed.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(config_module, "json_object", counting)
+    cfg = TrainConfig(estimator_params='{"reduce": "mean"}')
+    first = cfg.params()
+    first["reduce"] = "changed by a caller"
+    assert [cfg.params() for _ in range(3)] == [{"reduce": "mean"}] * 3  # as at every RL step
+    assert parsed == ['{"reduce": "mean"}']
+    # the config stays a plain value: equal to a fresh one, picklable, and a changed copy parses its own text
+    assert cfg == TrainConfig(estimator_params='{"reduce": "mean"}')
+    assert pickle.loads(pickle.dumps(cfg)).params() == {"reduce": "mean"}
+    assert dataclasses.replace(cfg, estimator_params="{}").params() == {}
+    assert cfg.to_dict()["estimator_params"] == '{"reduce": "mean"}' and "_params" not in cfg.to_dict()

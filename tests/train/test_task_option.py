@@ -105,6 +105,15 @@ def test_text_policy_scores_bare_answers_with_the_tasks_scorer():
     assert torch.isfinite(loss) and loss.item() > 0
 
 
+def test_the_task_of_a_run_is_built_once():
+    cfg = resolve(TrainConfig(task="chain_sum", smoke=True))  # validating the config built it
+    task = TP.build_task(cfg)
+    assert TP.build_task(dataclasses.replace(cfg, rl_steps=7)) is task  # settings that do not choose the task
+    train, test = TP.make_text_data(cfg)
+    assert TP.build_text_policy(cfg, train[:8], test[:4]).task is task
+    assert TP.build_task(dataclasses.replace(cfg, task_options='{"max_terms": 2}')) is not task
+
+
 def test_partial_credit_keeps_reasoning_gyms_scores():
     strict = TP.build_task(resolve(TrainConfig(task="chain_sum", smoke=True)))
     partial = TP.build_task(resolve(TrainConfig(task="chain_sum", smoke=True, partial_credit=True,
