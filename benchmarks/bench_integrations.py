@@ -4,7 +4,7 @@ Sections (``--only`` picks one; each is a function ``bench_<name>(args)`` regist
 ``SECTIONS``, so another engine's section is one function more):
 
 * ``trl``: optimisation-step time of TRL's ``GRPOTrainer`` and of ``PassKGRPOTrainer`` on a tiny
-  offline model (``tests/integrations/tiny_lm.py``) and the maze prompts, trainers alternated
+  offline model (:mod:`passkrl.models.tiny_hf`) and the maze prompts, trainers alternated
   ``--repeats`` times, learning rate 0 so that all sample the same completions; the median step,
   its ratio to TRL's, and the share of the step spent in
   passkrl (advantages from the gathered rewards, the ``passk/*`` metrics, the completions-table
@@ -26,17 +26,12 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # for tests.integrations.tiny_lm
 
 
 # ------------------------------------------------------------------------------------------ TRL
@@ -125,7 +120,7 @@ def _run_trl(kind: str, estimator: str, model_dir: Path, out_dir: Path, args: ar
 
 
 def bench_trl(args: argparse.Namespace) -> None:
-    from tests.integrations.tiny_lm import save_tiny_lm
+    from passkrl.models.tiny_hf import save_tiny_lm
 
     torch.set_num_threads(os.cpu_count() or 1)
     estimators = args.estimators.split(",")

@@ -36,7 +36,6 @@ import argparse
 import dataclasses
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,16 +43,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # for tests.integrations.tiny_lm
-
-from passkrl.core.schedule import KSchedule  # noqa: E402
-from passkrl.models.tiny import TinyTransformer  # noqa: E402
-from passkrl.tasks import maze as maze_task  # noqa: E402
-from passkrl.train.config import TrainConfig  # noqa: E402
-from passkrl.train.policy import build_policy, max_answer_tokens  # noqa: E402
-from passkrl.train.trainer import make_data, rl_step, step_generators  # noqa: E402
+from passkrl.core.schedule import KSchedule
+from passkrl.models.tiny import TinyTransformer
+from passkrl.tasks import maze as maze_task
+from passkrl.train.config import TrainConfig
+from passkrl.train.policy import build_policy, max_answer_tokens
+from passkrl.train.trainer import make_data, rl_step, step_generators
 
 
 def matmul_gflops(width: int, rows: int = 4096, repeats: int = 30) -> float:
@@ -89,8 +84,9 @@ def bench_trl(cfg: TrainConfig, data, steps: int, answer_limit: int, tmp: Path) 
     from transformers import LlamaConfig, LlamaForCausalLM, PrinterCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    from benchmarks.bench_integrations import step_timer
-    from tests.integrations.tiny_lm import char_tokenizer
+    from bench_integrations import step_timer  # a sibling script: its directory is sys.path[0]
+
+    from passkrl.models.tiny_hf import char_tokenizer
 
     tokenizer = char_tokenizer()
     d = cfg.d_model

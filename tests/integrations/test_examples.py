@@ -11,9 +11,8 @@ import pytest
 
 pytest.importorskip("trl")
 
+from passkrl.models.tiny_hf import save_tiny_lm  # noqa: E402
 from passkrl.tasks.rewards import passkrl_reward  # noqa: E402
-
-from .tiny_lm import save_tiny_lm  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 

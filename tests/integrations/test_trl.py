@@ -32,8 +32,8 @@ from passkrl.integrations.trl import (
     weighted_rewards,
 )
 from passkrl.metrics import eta, pass_at_k
+from passkrl.models.tiny_hf import save_tiny_lm
 from passkrl.tasks import maze
-from tests.integrations.tiny_lm import save_tiny_lm
 
 N_GEN = 4
 

@@ -30,7 +30,7 @@ import pytest
 import torch
 
 from passkrl import estimators
-from tests.integrations.tiny_lm import save_tiny_lm
+from passkrl.models.tiny_hf import save_tiny_lm
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("trl_ddp_worker.py")

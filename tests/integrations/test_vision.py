@@ -3,7 +3,7 @@
 Run with ``pytest -m vision`` in an environment that has torchvision (the README's third command):
 qwen-vl-utils, which verl's image path imports, and Qwen2-VL's processor both need it. Everything
 is built here: the rows by ``passkrl data maze --image``, a tiny Qwen2-VL and its processor by
-:mod:`tests.integrations.tiny_vlm`; nothing comes from a hub.
+:mod:`passkrl.models.tiny_vlm`; nothing comes from a hub.
 
 * verl: ``vision_utils.process_image`` decodes every exported row (Parquet bytes and JSONL data URIs)
   and the maze reads back from the resized image it returns, cell by cell; ``RLHFDataset`` then
@@ -42,7 +42,7 @@ N_GEN = 4
 def vlm_dir(tmp_path_factory):
     import torchvision  # noqa: F401  (Qwen2-VL's processor needs it: fail here, by name, if it is missing)
 
-    from tests.integrations.tiny_vlm import save_tiny_vlm
+    from passkrl.models.tiny_vlm import save_tiny_vlm
 
     return save_tiny_vlm(tmp_path_factory.mktemp("tiny_vlm"), seed=0)
 
@@ -84,7 +84,7 @@ def test_verl_rl_dataset_builds_the_multimodal_prompt_the_rollout_sees(exported,
     from transformers import AutoProcessor
     from verl.utils.dataset.rl_dataset import RLHFDataset
 
-    from tests.integrations.tiny_vlm import IMAGE_PAD, VISION_END, VISION_START
+    from passkrl.models.tiny_vlm import IMAGE_PAD, VISION_END, VISION_START
 
     processor = AutoProcessor.from_pretrained(vlm_dir)
     config = OmegaConf.create({

@@ -2,10 +2,10 @@
 
 Launched as ``torchrun --nproc_per_node 2 tests/integrations/trl_ddp_worker.py --model DIR --out DIR``
 (``--device cuda`` for one GPU per process: NCCL instead of gloo).
-Every process trains the tiny offline model of ``tiny_lm.py`` twice, once per estimator of ``RUNS``, and
-writes ``rank<r>.json``: for every generation batch, the rewards TRL gathered across processes, the
-advantages this process trained on (its slice), the advantages of the whole batch that passkrl computed,
-and the training log (TRL's ``reward`` per step).
+Every process trains the tiny offline model of :mod:`passkrl.models.tiny_hf` twice, once per estimator of
+``RUNS``, and writes ``rank<r>.json``: for every generation batch, the rewards TRL gathered across
+processes, the advantages this process trained on (its slice), the advantages of the whole batch that
+passkrl computed, and the training log (TRL's ``reward`` per step).
 
 The task: prompts of a few letters, and a reward of 1 when the first character of the completion is one
 of the lower-case letters a to m. The random model starts with one of them about 14 times in 100 (13 of its

@@ -1,35 +1,21 @@
-"""A local Hugging Face model built by the test (nothing from a hub), loaded and trained end to end."""
+"""A local Hugging Face model built offline (:mod:`passkrl.models.tiny_hf`, nothing from a hub), loaded and trained
+end to end."""
 
 from pathlib import Path
 
 import pytest
 import torch
 
-transformers = pytest.importorskip("transformers")
-tokenizers = pytest.importorskip("tokenizers")
+pytest.importorskip("transformers")
 
 from passkrl.cli import main  # noqa: E402
 from passkrl.models.hf import load_hf_causal_lm  # noqa: E402
-
-
-def build_tiny_model(directory: Path) -> Path:
-    chars = [chr(i) for i in range(32, 127)] + ["\n"]
-    vocab = {"<pad>": 0, "<eos>": 1, "<unk>": 2, **{c: i + 3 for i, c in enumerate(chars)}}
-    core = tokenizers.Tokenizer(tokenizers.models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
-    core.decoder = tokenizers.decoders.Fuse()
-    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", eos_token="<eos>",
-                                                     unk_token="<unk>")
-    torch.manual_seed(0)
-    config = transformers.GPT2Config(vocab_size=len(vocab), n_positions=1024, n_embd=32, n_layer=1, n_head=2,
-                                     pad_token_id=0, eos_token_id=1, bos_token_id=1)
-    transformers.GPT2LMHeadModel(config).save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+from passkrl.models.tiny_hf import save_tiny_lm  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-hf"))
+    return save_tiny_lm(tmp_path_factory.mktemp("tiny-hf"), seed=0)
 
 
 def test_load_and_errors(model_dir, tmp_path):

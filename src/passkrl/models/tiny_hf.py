@@ -1,18 +1,27 @@
-"""A tiny, randomly initialised causal LM with a character tokenizer, built entirely offline.
+"""A tiny, randomly initialised Hugging Face causal LM with a character tokenizer, built entirely offline.
 
-Used by the TRL integration tests and ``benchmarks/bench_integrations.py``: nothing is downloaded.
+For tests, examples and benchmarks that need a real ``transformers`` model but no download (the TRL
+tests, ``benchmarks/bench_integrations.py``, ``benchmarks/bench_trainer.py``)::
+
+    from passkrl.models.tiny_hf import save_tiny_lm
+    model_dir = save_tiny_lm("tiny", seed=0)     # then from_pretrained(model_dir), --model tiny, ...
+
 The tokenizer maps every printable ASCII character and the newline to one token (anything else to
 ``<unk>``), decodes by concatenation, and carries a minimal chat template so that conversational
-data sets work too. The model is a 2-layer Llama with hidden size 32 (about 30k parameters).
+data sets work too. The model is a 2-layer Llama with hidden size 32 (about 30k parameters). It needs
+``transformers`` (``passkrl[hf]``), imported when a function is called, not with this module.
 """
 
 from __future__ import annotations
 
 import string
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+if TYPE_CHECKING:
+    from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
+
+NEEDS_HF = 'the tiny Hugging Face models need transformers: pip install "passkrl[hf]"'
 
 PAD, EOS, BOS, UNK = "<pad>", "<eos>", "<bos>", "<unk>"
 SPECIAL_TOKENS = (PAD, EOS, BOS, UNK)
@@ -28,6 +37,12 @@ CHAT_TEMPLATE = (
 
 def char_tokenizer() -> PreTrainedTokenizerFast:
     """A character-level fast tokenizer: one token per character, special tokens first."""
+    try:
+        from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+        from transformers import PreTrainedTokenizerFast
+    except ImportError:
+        raise ImportError(NEEDS_HF) from None
+
     vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS)}
     for ch in CHARACTERS:
         vocab.setdefault(ch, len(vocab))
@@ -45,6 +60,11 @@ def tiny_llama(tokenizer: PreTrainedTokenizerFast, *, seed: int = 0, hidden_size
                n_layers: int = 2, max_positions: int = 2048) -> LlamaForCausalLM:
     """A randomly initialised Llama sized for CPU tests (deterministic given ``seed``)."""
     import torch
+
+    try:
+        from transformers import LlamaConfig, LlamaForCausalLM
+    except ImportError:
+        raise ImportError(NEEDS_HF) from None
 
     config = LlamaConfig(
         vocab_size=len(tokenizer),

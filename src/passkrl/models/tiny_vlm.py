@@ -1,18 +1,21 @@
 """A tiny, randomly initialised Qwen2-VL with its processor, built entirely offline.
 
 Used by the vision tier (``pytest -m vision``): verl's multimodal data path and TRL's GRPO with images.
-The tokenizer is :func:`tests.integrations.tiny_lm.char_tokenizer` plus Qwen2-VL's three vision tokens,
+The tokenizer is :func:`passkrl.models.tiny_hf.char_tokenizer` plus Qwen2-VL's three vision tokens,
 with a chat template that writes an image entry as ``<|vision_start|><|image_pad|><|vision_end|>``
 (the processor then repeats ``<|image_pad|>`` once per merged image patch). The model has one
 vision block and two text layers of width 32 (about 70k parameters). Qwen2-VL's processor needs
-torchvision (its video processor), which is why these tests have their own tier.
+torchvision (its video processor), which is why these tests have their own tier. ``transformers``
+and torchvision are imported when a function is called, not with this module.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integrations.tiny_lm import char_tokenizer
+from passkrl.models.tiny_hf import char_tokenizer
+
+NEEDS_VISION = 'the tiny vision-language model needs transformers and torchvision: pip install "passkrl[hf,vision]"'
 
 VISION_START, VISION_END, IMAGE_PAD = "<|vision_start|>", "<|vision_end|>", "<|image_pad|>"
 
@@ -32,9 +35,12 @@ MIN_PIXELS, MAX_PIXELS = 56 * 56, 112 * 112
 
 def tiny_processor():
     """Qwen2-VL's processor around the character tokenizer (small images, see MIN/MAX_PIXELS)."""
-    from transformers import Qwen2VLProcessor
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
-    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+    try:
+        from transformers import Qwen2VLProcessor
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+        from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+    except ImportError as err:
+        raise ImportError(NEEDS_VISION) from err
 
     tokenizer = char_tokenizer()
     tokenizer.add_special_tokens({"additional_special_tokens": [VISION_START, VISION_END, IMAGE_PAD]})
@@ -50,7 +56,11 @@ def tiny_processor():
 def tiny_qwen2_vl(processor, *, seed: int = 0):
     """A randomly initialised Qwen2-VL matching ``processor``'s vocabulary (deterministic given ``seed``)."""
     import torch
-    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+
+    try:
+        from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+    except ImportError as err:
+        raise ImportError(NEEDS_VISION) from err
 
     tokenizer = processor.tokenizer
     token_id = tokenizer.convert_tokens_to_ids
