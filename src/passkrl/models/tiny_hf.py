@@ -85,12 +85,12 @@ def tiny_llama(tokenizer: PreTrainedTokenizerFast, *, seed: int = 0, hidden_size
 
 def save_tiny_lm(directory: str | Path, *, seed: int = 0) -> Path:
     """Write the tokenizer and a fresh tiny model to ``directory`` (loadable by ``from_pretrained``)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tokenizer = char_tokenizer()
+    tokenizer = char_tokenizer()  # first: without transformers, nothing is written
     model = tiny_llama(tokenizer, seed=seed)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory

@@ -89,9 +89,10 @@ def tiny_qwen2_vl(processor, *, seed: int = 0):
 
 def save_tiny_vlm(directory: str | Path, *, seed: int = 0) -> Path:
     """Write the processor and a fresh tiny Qwen2-VL to ``directory`` (loadable by ``from_pretrained``)."""
+    processor = tiny_processor()  # first: without transformers or torchvision, nothing is written
+    model = tiny_qwen2_vl(processor, seed=seed)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    processor = tiny_processor()
-    tiny_qwen2_vl(processor, seed=seed).save_pretrained(directory)
+    model.save_pretrained(directory)
     processor.save_pretrained(directory)
     return directory
