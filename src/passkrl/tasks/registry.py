@@ -88,7 +88,9 @@ def merge_options(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def _merge_task_options(preset_options: Mapping[str, Any], task_options: dict[str, Any], partial_credit: bool) -> dict[str, Any]:
+def _merge_task_options(preset_options: Mapping[str, Any], task_options: dict[str, Any],
+                        partial_credit: bool) -> dict[str, Any]:
+    """A preset's default ``configure``: ``--task-options`` merged into the preset's options."""
     return merge_options(preset_options, task_options)
 
 
@@ -317,8 +319,10 @@ def spec_for_source(data_source: Any) -> TaskSpec:
     for spec in _SPECS.values():
         if spec.alias_of is None and spec.serves(data_source):
             return spec
-    known = ", ".join(spec.data_source + (f"<{spec.variant.what if spec.variant else 'name'}>" if spec.is_family else "")
-                      for spec in _SPECS.values() if spec.alias_of is None)
+    def shown(spec: TaskSpec) -> str:
+        return spec.data_source + (f"<{spec.variant.what if spec.variant else 'name'}>" if spec.is_family else "")
+
+    known = ", ".join(shown(spec) for spec in _SPECS.values() if spec.alias_of is None)
     raise ValueError(f"no passkrl reward function for data_source {data_source!r}; known: {known}")
 
 

@@ -34,7 +34,8 @@ from passkrl.tasks.registry import data_source_of, require_extra, spec_for_sourc
 
 
 def route(data_source: str) -> str:
-    """The name of the task whose rows carry ``data_source`` (``"maze"``, ``"puzzles"``, ...); ``ValueError`` otherwise."""
+    """The name of the task whose rows carry ``data_source`` (``"maze"``, ``"puzzles"``, ...); ``ValueError``
+    if no registered task does."""
     return spec_for_source(data_source).name
 
 
