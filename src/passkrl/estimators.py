@@ -10,13 +10,13 @@ array([[ 1.   , -0.333, -0.333, -0.333],
 Every estimator is one record in ``REGISTRY`` (:class:`~passkrl.core.estimators.Estimator`: kernel,
 parameters dataclass, declared inputs such as ``entropy``, properties). They are defined in
 :mod:`passkrl.core.estimators` (pass@1 baselines, Pass@k Training, PKPO) and
-:mod:`passkrl.core.shaping` (the shapers of arXiv 2508.10751 §4). ``passkrl.estimators.describe()``
-lists their names, parameters and one-line summaries.
+:mod:`passkrl.core.shaping` (the shapers of arXiv 2508.10751 §4), and all of them are registered as
+soon as any of these modules is imported. ``passkrl.estimators.describe()`` lists their names,
+parameters and one-line summaries.
 """
 
 from __future__ import annotations
 
-from passkrl.core import shaping as _shaping  # noqa: F401  (registers the shapers)
 from passkrl.core.estimators import REGISTRY, Estimator, Groups, NoParams, check_params, compute, lookup, register
 from passkrl.core.schedule import KSchedule
 

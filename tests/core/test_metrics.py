@@ -88,16 +88,18 @@ def test_pass_at_k_broadcasts_and_returns_float_for_scalars():
 @pytest.mark.parametrize(
     "n,c,k,match",
     [
-        (3, 1, 4, "k must be <= n"),
+        (3, 1, 4, "k=4 is larger than n=3"),
         (3, 1, 0, "k must be >= 1"),
         (3, -1, 1, "c must be non-negative"),
         (3, 4, 1, "c must be <= n"),
         (-2, 0, 1, "n must be non-negative"),
         (5, 2.5, 1, "c must be an integer"),
         (5.5, 2, 1, "n must be an integer"),
-        (5, 2, 1.5, "k must be an integer"),
+        (5, 2, 1.5, r"k must be an integer, got 1.5 \(float\)"),
         (5, float("nan"), 1, "c must be a finite"),
-        (5, 2, float("inf"), "k must be a finite"),
+        (5, 2, float("inf"), "k must be an integer, got inf"),
+        (5, 2, 2.0, r"k must be an integer, got 2.0 \(float\)"),
+        (5, 2, True, r"k must be an integer, got True \(bool\)"),
         (np.array([4, 4]), np.array([1, 2]), np.array([2, 5]), r"k=5.*index 1"),
         ("5", 2, 1, "integer counts"),
     ],
@@ -167,7 +169,7 @@ def test_max_at_k_ragged_rows_with_mask():
         mask_pn[i, : len(r)] = True
     got = max_at_k(rewards_pn, 3, mask=mask_pn)
     np.testing.assert_allclose(got, [brute_max_at_k(r.tolist(), 3) for r in rows], rtol=1e-12)
-    with pytest.raises(ValueError, match="k=4 exceeds .* n=3 of prompt 0"):
+    with pytest.raises(ValueError, match="k=4 is larger than .* n=3 of prompt 0"):
         max_at_k(rewards_pn, 4, mask=mask_pn)
     assert isinstance(max_at_k(rows[0], 2), float)
     assert max_at_k(torch.tensor([[0.5, 1.0]]), 2).tolist() == [1.0]
@@ -240,7 +242,7 @@ def test_maj_at_k_is_fast_and_exact_for_n32_k16():
 def test_maj_at_k_rejects_bad_input():
     with pytest.raises(ValueError, match="both correct and wrong"):
         maj_at_k(["a", "a"], [True, False], 1)
-    with pytest.raises(ValueError, match="k=3 exceeds .* n=2"):
+    with pytest.raises(ValueError, match="k=3 is larger than .* n=2"):
         maj_at_k(["a", "b"], [True, False], 3)
     with pytest.raises(ValueError, match="differ in length"):
         maj_at_k(["a", "b"], [True], 1)

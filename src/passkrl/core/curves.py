@@ -21,12 +21,14 @@ Sampling estimators (``passk_full``, ``passk_bootstrap``) are averaged over ``n_
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from passkrl.core.estimators import compute, lookup
+from passkrl.core.k import check_k
 
 SAMPLING = ("passk_full", "passk_bootstrap")
 
@@ -70,8 +72,9 @@ class AdvantageCurve:
 def advantage_curve(name: str, *, n: int, k: int, n_draws: int = 400, seed: int = 0, **params) -> AdvantageCurve:
     """``A_pos(c)``, ``A_neg(c)`` of a registered estimator for ``c = 0..n`` correct out of ``n``."""
     lookup(name)
-    if not 1 <= k <= n:
-        raise ValueError(f"need 1 <= k <= n, got n={n}, k={k}")
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got n={n!r}")
+    k = check_k(k, n)
     rewards = torch.tensor([[1.0] * c + [0.0] * (n - c) for c in range(n + 1)], dtype=torch.float64)  # [n+1, n]
     if name in SAMPLING:
         gen = torch.Generator().manual_seed(seed)

@@ -3,8 +3,8 @@
 One prompt has a group of ``n`` sampled responses with rewards ``r_1..r_n``. A *k-subset* ``S`` is a
 set of ``k`` distinct responses; its group reward is ``max_{i in S} r_i`` (for binary rewards: 1 if
 any response in ``S`` is correct). Pass@k Training (Chen et al., arXiv 2508.10751) rewards a response
-by the k-subsets it belongs to. Every estimator here is one registered record (:class:`Estimator`)
-whose kernel has one signature::
+by the k-subsets it belongs to. Every estimator is one registered record (:class:`Estimator`) whose
+kernel has one signature::
 
     kernel(groups: Groups, params: <its frozen dataclass>, *, k: int,
            generator: torch.Generator | None, **inputs) -> Tensor[P, N]
@@ -12,8 +12,13 @@ whose kernel has one signature::
 ``P`` prompts (groups), ``N`` responses per prompt (the widest group); ``groups.valid`` marks the
 valid responses of ragged groups, and masked entries get advantage 0. :func:`compute` is the one
 place that validates (rewards, mask, ``k``, parameters, declared inputs such as ``entropy``) before
-it calls a kernel; kernels and the shapers nesting them (:func:`nested`) receive checked groups.
+it calls a kernel; kernels, and the estimators a shaper wraps, receive checked groups.
 Users call :func:`passkrl.estimators.compute`, which accepts numpy arrays and returns the same kind.
+
+This module is the registry, and it is whole as soon as it is imported, whichever passkrl module
+imports it first: it holds the pass@1 baselines, Pass@k Training and PKPO, and registers the shapers
+of arXiv 2508.10751 §4 that :mod:`passkrl.core.shaping` declares (:data:`~passkrl.core.shaping.SHAPERS`;
+that module imports only :mod:`passkrl.core.groups`, never the registry, so there is no cycle).
 
 Notation in the comments: ``c`` correct responses in a group, ``q = C(n-c, k) / C(n, k)`` the chance
 that a random k-subset holds no correct response, ``mu = 1 - q`` (eq. 11), ``sigma = sqrt(mu q)``
@@ -34,11 +39,14 @@ import numpy as np
 import torch
 
 from passkrl.core.combinatorics import comb_ratio, log_miss_table
+from passkrl.core.groups import Groups, as_tensor, group_mean, prepare
+from passkrl.core.shaping import SHAPERS
 
 Kernel = Callable[..., torch.Tensor]
 """``kernel(groups, params, *, k, generator, **inputs) -> Tensor[P, N]``: the maths of one estimator on
 groups that :func:`compute` has already validated (``Groups``), with its parameters as one frozen
-dataclass instance and the extra per-batch inputs it declared in ``needs`` (e.g. ``entropy``)."""
+dataclass instance, the extra per-batch inputs it declared in ``needs`` (e.g. ``entropy``) and, for a
+shaper, the advantages of the estimators it ``wraps``."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class Estimator:
     zero_sum: bool = False  # advantages sum to zero over every group (a tested property)
     uses_k: bool = True  # False for the pass@1 baselines, which ignore k (callers may default it to 1)
     summary: str = ""
+    wraps: tuple[str, ...] = ()  # parameters naming estimators whose advantages [P, N] the kernel receives
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -101,6 +110,7 @@ def register(
     zero_sum: bool = False,
     uses_k: bool = True,
     summary: str = "",
+    wraps: tuple[str, ...] = (),
 ) -> Callable[[Kernel], Kernel]:
     """Decorator: add the kernel ``fn(groups, params, *, k, generator, **inputs)`` under ``name``.
 
@@ -108,18 +118,29 @@ def register(
     ``1 <= k <= n`` in every group, binary rewards where ``binary_only``), ``params`` an instance of
     the ``params`` dataclass and ``inputs`` the per-batch inputs named in ``needs``. The kernel returns
     advantages ``[P, N]`` (0 on masked entries). :func:`compute` does every check before the call.
+
+    A shaper names the estimators it wraps in parameters declared with ``metadata={"estimator": True}``;
+    those listed in ``wraps`` are run first (default parameters, same groups, ``k`` and generator, in
+    the order of ``wraps``) and the kernel receives their advantages ``[P, N]`` as keyword arguments
+    of the same names. A kernel may instead call :func:`nested` itself.
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"estimator name must be a non-empty string, got {name!r}")
     if not (dataclasses.is_dataclass(params) and isinstance(params, type)):
         raise ValueError(f"params of estimator {name!r} must be a dataclass type, got {params!r}")
+    names_estimator = {f.name for f in dataclasses.fields(params) if f.metadata.get("estimator")}
+    stray = [field for field in wraps if field not in names_estimator]
+    if stray:
+        raise ValueError(f"estimator {name!r} wraps {stray[0]!r}, which is not a parameter of {params.__name__} "
+                         'declared with metadata={"estimator": True}')
 
     def decorator(fn: Kernel) -> Kernel:
         if name in REGISTRY:
             raise ValueError(f"an estimator named {name!r} is already registered")
         doc = (fn.__doc__ or "").strip().splitlines()
         REGISTRY[name] = Estimator(
-            name, fn, params, tuple(needs), binary_only, zero_sum, uses_k, summary or (doc[0] if doc else "")
+            name, fn, params, tuple(needs), binary_only, zero_sum, uses_k, summary or (doc[0] if doc else ""),
+            tuple(wraps),
         )
         return fn
 
@@ -141,105 +162,6 @@ def check_params(name: str, params: Mapping[str, Any] | None = None) -> Any:
     The one check shared by :func:`compute`, the trainer's config and the verl and TRL adapters.
     """
     return lookup(name).make_params(params)
-
-
-# --------------------------------------------------------------------------------------------------
-# Input validation: done once, in compute()
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Groups:
-    """Validated rewards with their mask and group sizes (all on the rewards' device)."""
-
-    rewards: torch.Tensor  # [P, N] float64, finite; masked entries set to 0
-    valid: torch.Tensor  # [P, N] bool
-    n: torch.Tensor  # [P] int64, valid responses per group
-    full: bool  # no entry is masked (lets estimators skip ragged bookkeeping)
-    binary: bool  # every reward is 0 or 1
-
-    def require_binary(self, who: str) -> None:
-        """Raise naming the first reward outside {0, 1} unless ``binary``."""
-        if not self.binary:
-            non_binary = (self.rewards != 0) & (self.rewards != 1)
-            p, i = (int(v) for v in torch.nonzero(non_binary)[0])
-            raise ValueError(f"{who} needs binary rewards in {{0, 1}}; rewards[{p}, {i}] = {self.rewards[p, i].item()}")
-
-
-def _check_k(k: Any) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise ValueError(f"k must be an integer, got {k!r}")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got k={int(k)}")
-    return int(k)
-
-
-def prepare(rewards: torch.Tensor, mask: torch.Tensor | None, k: int) -> Groups:
-    """Check shapes, ``k`` and reward values; return float64 rewards with masked entries zeroed."""
-    if rewards.dim() != 2:
-        raise ValueError(
-            f"rewards must have shape [n_prompts, n_rollouts] (2 dimensions), got shape {tuple(rewards.shape)}"
-        )
-    n_prompts, n_rollouts = rewards.shape
-    if n_prompts == 0 or n_rollouts == 0:
-        raise ValueError(f"rewards is empty: shape {tuple(rewards.shape)}")
-    k = _check_k(k)
-    if k > n_rollouts:
-        raise ValueError(f"k={k} is larger than the group size n={n_rollouts} of group 0: "
-                         "every group needs at least k valid responses")
-    rewards64 = rewards.to(torch.float64)
-    if mask is None:
-        valid = torch.ones_like(rewards64, dtype=torch.bool)
-        n = torch.full((n_prompts,), n_rollouts, dtype=torch.int64, device=rewards.device)
-        full = True
-    else:
-        if not isinstance(mask, torch.Tensor):
-            mask = _as_tensor(mask, "mask")
-        if tuple(mask.shape) != tuple(rewards.shape):
-            raise ValueError(f"mask has shape {tuple(mask.shape)} but rewards have shape {tuple(rewards.shape)}")
-        if mask.dtype != torch.bool:
-            stray = (mask != 0) & (mask != 1)  # NaN, 2, -1: not a yes/no
-            if bool(stray.any()):
-                p, i = (int(v) for v in torch.nonzero(stray)[0])
-                raise ValueError(f"mask must hold booleans (or 0/1); mask[{p}, {i}] = {mask[p, i].item()}")
-        valid = mask.to(device=rewards.device, dtype=torch.bool)
-        n = valid.sum(dim=1)
-        full = bool(valid.all())
-        if not full:
-            rewards64 = torch.where(valid, rewards64, torch.zeros_like(rewards64))
-    if not full and bool((n < k).any()):
-        group = int(torch.nonzero(n < k)[0, 0])
-        raise ValueError(
-            f"k={k} is larger than the group size n={int(n[group])} of group {group}: "
-            "every group needs at least k valid responses"
-        )
-    # One pass for the common case: rewards in {0, 1} are finite.
-    binary = bool(((rewards64 == 0) | (rewards64 == 1)).all())
-    if not binary:
-        finite = torch.isfinite(rewards64)
-        if not bool(finite.all()):
-            p, i = (int(v) for v in torch.nonzero(~finite)[0])
-            raise ValueError(f"rewards must be finite; rewards[{p}, {i}] = {rewards64[p, i].item()}")
-    return Groups(rewards64, valid, n, full, binary)
-
-
-def _as_tensor(rewards: Any, what: str = "rewards") -> torch.Tensor:
-    if isinstance(rewards, torch.Tensor):
-        tensor = rewards
-    else:
-        try:
-            array = np.asarray(rewards)
-        except ValueError:  # numpy: "setting an array element with a sequence"
-            raise ValueError(f"{what} must be a rectangular [n_prompts, n_rollouts] array; for groups of different "
-                             "sizes pad them and pass mask= (true for the valid entries)") from None
-        if array.dtype.kind not in "biuf":
-            raise ValueError(f"{what} must be real numbers, got dtype {array.dtype}")
-        tensor = torch.as_tensor(array)
-    if tensor.dtype.is_complex or not (tensor.dtype.is_floating_point or tensor.dtype in (
-        torch.bool, torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8
-    )):
-        raise ValueError(f"{what} must be real numbers, got dtype {tensor.dtype}")
-    return tensor
 
 
 def compute(
@@ -267,23 +189,31 @@ def compute(
     if missing:
         raise ValueError(f"estimator {name!r} needs {missing[0]}=... (see its docstring for the shape)")
     is_torch = isinstance(rewards, torch.Tensor)
-    tensor = _as_tensor(rewards)
+    tensor = as_tensor(rewards)
     out_dtype = tensor.dtype if tensor.dtype.is_floating_point else torch.float64
     g = prepare(tensor, mask, k)
     if record.binary_only:
         g.require_binary(f"estimator {name!r}")
     gen = _as_generator(generator, tensor.device)
-    advantages = record.kernel(g, params, k=int(k), generator=gen, **inputs).to(out_dtype)
+    advantages = _run(record, g, params, k=int(k), generator=gen, inputs=inputs).to(out_dtype)
     return advantages if is_torch else advantages.cpu().numpy()
 
 
 def nested(name: str, g: Groups, *, k: int, generator: torch.Generator | None, **inputs: Any) -> torch.Tensor:
     """Run the registered estimator ``name`` with its default parameters on already-checked groups
-    (how a shaper calls the estimator it wraps; :meth:`Estimator.make_params` checked the name)."""
+    (how a shaper runs the estimator it wraps; :meth:`Estimator.make_params` checked the name)."""
     record = lookup(name)
     if record.binary_only:
         g.require_binary(f"estimator {name!r}")
-    return record.kernel(g, record.params(), k=k, generator=generator, **{key: inputs[key] for key in record.needs})
+    return _run(record, g, record.params(), k=k, generator=generator, inputs=inputs)
+
+
+def _run(record: Estimator, g: Groups, params: Any, *, k: int, generator: torch.Generator | None,
+         inputs: Mapping[str, Any]) -> torch.Tensor:
+    """``record``'s kernel on checked groups, given the inputs it needs and the advantages of the
+    estimators it wraps (each run by :func:`nested` on the same groups, ``k`` and generator)."""
+    wrapped = {field: nested(getattr(params, field), g, k=k, generator=generator, **inputs) for field in record.wraps}
+    return record.kernel(g, params, k=k, generator=generator, **wrapped, **{key: inputs[key] for key in record.needs})
 
 
 def _check_choice(field: str, value: Any, choices: tuple[str, ...]) -> None:
@@ -301,10 +231,6 @@ def _as_generator(generator: torch.Generator | int | None, device: torch.device)
     raise ValueError(f"generator must be a torch.Generator, an int seed or None, got {type(generator).__name__}")
 
 
-def _group_mean(g: Groups) -> torch.Tensor:
-    return g.rewards.sum(dim=1) / g.n  # [P]
-
-
 def _degenerate(g: Groups) -> torch.Tensor:
     """Groups whose valid rewards are all equal (exact test, no epsilon): ``[P]`` bool."""
     if g.full:
@@ -317,7 +243,7 @@ def _degenerate(g: Groups) -> torch.Tensor:
 def _centred(g: Groups, degenerate: torch.Tensor | None = None) -> torch.Tensor:
     """``r - mean`` per group; exactly 0 in all-equal groups (where rounding of the mean would not be)."""
     degenerate = _degenerate(g) if degenerate is None else degenerate
-    centred = (g.rewards - _group_mean(g)[:, None]) * g.valid  # [P, N]
+    centred = (g.rewards - group_mean(g)[:, None]) * g.valid  # [P, N]
     return torch.where(degenerate[:, None], torch.zeros_like(centred), centred)
 
 
@@ -708,3 +634,12 @@ def grpo_passk_tang(g: Groups, p: NoParams, *, k: int, generator) -> torch.Tenso
     gap = top2.values[:, 0] - top2.values[:, 1]  # [P]
     out = torch.zeros_like(g.rewards)
     return out.scatter_(1, top2.indices[:, :1], gap[:, None])
+
+
+# --------------------------------------------------------------------------------------------------
+# The shapers of arXiv 2508.10751 §4, declared in passkrl.core.shaping and registered here, beside the
+# registry, so that no passkrl module sees a registry without them
+# --------------------------------------------------------------------------------------------------
+
+for _name, _kernel, _properties in SHAPERS:
+    register(_name, **_properties)(_kernel)

@@ -4,8 +4,9 @@ Every function is small and pure, takes numpy arrays (or anything ``np.asarray``
 tensors where noted) and returns numpy values: a Python ``float`` when every input is a scalar (or one
 prompt), an array otherwise. Bad input raises ``ValueError`` naming the argument and the value.
 
-Notation: one prompt has ``n`` sampled responses, ``c`` of them correct, and ``1 <= k <= n``. The
-unbiased estimators average a quantity over all ``C(n, k)`` k-subsets of the ``n`` samples, i.e.
+Notation: one prompt has ``n`` sampled responses, ``c`` of them correct, and ``1 <= k <= n``: every
+``k`` obeys the one rule of :func:`passkrl.core.k.check_k` (an integer, not a bool or a float such as
+``4.0``; ``k > n`` is an error naming both). The unbiased estimators average a quantity over all ``C(n, k)`` k-subsets of the ``n`` samples, i.e.
 over ``k`` samples drawn *without replacement* (Chen et al. 2021, arXiv 2107.03374, §2.1).
 
 Numerics: ratios of binomial coefficients are never formed as ``comb(a, b) / comb(c, d)`` of two
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 
 from passkrl.core.combinatorics import log_miss_table
+from passkrl.core.k import check_k
 
 __all__ = [
     "pass_at_k",
@@ -88,15 +90,36 @@ def _as_counts(x: Any, name: str, fn: str) -> np.ndarray:
     return ints
 
 
+def _k_rule(fn: str, k: Any, n: int | None = None, *, index: tuple[int, ...] = (), n_name: str = "n",
+            where: str = "") -> int:
+    """:func:`~passkrl.core.k.check_k` of one ``k`` (against ``n`` when given); its error starts with the
+    function's name and says at which array index the value is."""
+    at = f" at index {index if len(index) > 1 else index[0]}" if index else ""
+    try:
+        return check_k(k, n, n_name=n_name, where=where + at)
+    except ValueError as err:
+        message = str(err) if at in str(err) else f"{err}{at}"
+        raise ValueError(f"{fn}: {message}") from None
+
+
 def _as_k(k: Any, fn: str) -> int:
-    """A single integer ``k >= 1``."""
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (numbers.Integral, float, np.floating)):
-        raise ValueError(f"{fn}: k must be an integer >= 1, got k={k!r}")
-    if isinstance(k, (float, np.floating)) and (not math.isfinite(k) or k != round(k)):
-        raise ValueError(f"{fn}: k must be an integer >= 1, got k={k!r}")
-    if k < 1:
-        raise ValueError(f"{fn}: k must be >= 1, got k={k!r}")
-    return int(k)
+    """A single ``k`` by the one rule: an integer (not a bool, not a float) ``>= 1``."""
+    return _k_rule(fn, k)
+
+
+def _as_ks(k: Any, fn: str) -> np.ndarray:
+    """``k`` as int64, a scalar or an array of values each obeying the one rule (``1 <= k``; ``k <= n`` is
+    the caller's, once ``n`` is broadcast); an error names the first bad value and its index."""
+    k_a = _to_numpy(k, "k")
+    if k_a.dtype.kind not in "iu":  # floats, booleans, strings, objects: the first value that breaks the rule
+        for i, value in enumerate(k_a.reshape(-1).tolist()):
+            _k_rule(fn, value, index=tuple(int(j) for j in np.unravel_index(i, k_a.shape)) if k_a.ndim else ())
+        raise ValueError(f"{fn}: k must hold integers, got dtype {k_a.dtype}")
+    bad = k_a < 1
+    if bad.any():
+        i = tuple(int(j) for j in np.argwhere(bad)[0])
+        _k_rule(fn, int(k_a[i]), index=i)
+    return k_a.astype(np.int64)
 
 
 def _as_mask(mask: Any, shape: tuple[int, ...], fn: str) -> np.ndarray:
@@ -167,32 +190,36 @@ def pass_at_k(n: Any, c: Any, k: Any):
     ``pass@1`` is computed as ``c / n`` directly, so it is exactly the accuracy.
 
     Args:
-        n, c, k: non-negative integer counts, scalars or arrays of broadcastable shapes (floats that
-            are integral, such as ``3.0``, are accepted). Requires ``1 <= k <= n`` and ``0 <= c <= n``.
+        n, c: non-negative integer counts, scalars or arrays (floats that are integral, such as ``3.0``,
+            are accepted). ``0 <= c <= n``.
+        k: integers ``1 <= k <= n`` (:func:`passkrl.core.k.check_k`: ``4.0`` and ``True`` are refused),
+            a scalar or an array; ``n``, ``c`` and ``k`` broadcast against each other.
 
     Returns:
         ``float`` if all inputs are scalars, else a float64 array of the broadcast shape.
 
     Raises:
         ValueError: ``k > n`` (which a common implementation silently turns into 1.0), ``k < 1``,
-            ``c < 0``, ``c > n``, negative, non-integer, NaN or infinite counts.
+            a ``k`` that is not an integer, ``c < 0``, ``c > n``, negative, non-integer, NaN or
+            infinite counts.
     """
     fn = "pass_at_k"
-    n_a, c_a, k_a = (_as_counts(v, name, fn) for v, name in ((n, "n"), (c, "c"), (k, "k")))
+    n_a, c_a = (_as_counts(v, name, fn) for v, name in ((n, "n"), (c, "c")))
+    k_a = _as_ks(k, fn)
     scalar = n_a.ndim == c_a.ndim == k_a.ndim == 0
     try:
         n_a, c_a, k_a = np.broadcast_arrays(n_a, c_a, k_a)
     except ValueError:
         raise ValueError(f"{fn}: n, c, k have shapes {n_a.shape}, {c_a.shape}, {k_a.shape} that do not broadcast") from None
-    for bad, what in (
-        (k_a < 1, "k must be >= 1"),
-        (k_a > n_a, "k must be <= n (pass@k needs at least k samples)"),
-        (c_a > n_a, "c must be <= n"),
-    ):
-        if bad.any():
-            i = tuple(int(v) for v in np.argwhere(bad)[0])
-            at = f" at index {i if len(i) > 1 else i[0]}" if n_a.ndim else ""
-            raise ValueError(f"{fn}: {what}, got n={n_a[i]}, c={c_a[i]}, k={k_a[i]}{at}")
+    too_large = k_a > n_a
+    if too_large.any():
+        i = tuple(int(v) for v in np.argwhere(too_large)[0])
+        _k_rule(fn, int(k_a[i]), int(n_a[i]), index=i if n_a.ndim else ())
+    too_many = c_a > n_a
+    if too_many.any():
+        i = tuple(int(v) for v in np.argwhere(too_many)[0])
+        at = f" at index {i if len(i) > 1 else i[0]}" if n_a.ndim else ""
+        raise ValueError(f"{fn}: c must be <= n, got n={n_a[i]}, c={c_a[i]}, k={k_a[i]}{at}")
 
     n_flat, c_flat, k_flat = n_a.ravel(), c_a.ravel(), k_a.ravel()
     out = np.empty(n_flat.shape, dtype=np.float64)
@@ -260,7 +287,7 @@ def max_at_k(rewards: Any, k: Any, mask: Any = None):
     short = n_p < k
     if short.any():
         p = int(np.argmax(short))
-        raise ValueError(f"{fn}: k={k} exceeds the number of valid samples n={int(n_p[p])} of prompt {p}")
+        _k_rule(fn, k, int(n_p[p]), n_name="the number of valid samples n", where=f" of prompt {p}")
     # Masked entries sort to the end as +inf; the first n_p entries of each row are its sorted rewards.
     sorted_pn = np.sort(np.where(mask_pn, rewards_pn, np.inf), axis=1)
     out_p = np.empty(len(n_p), dtype=np.float64)
@@ -335,8 +362,7 @@ def _maj_one_prompt(answers: Sequence, correct: Sequence, k: int, prompt: int | 
     if len(answers) != len(correct):
         raise ValueError(f"maj_at_k: answers and correct{where} differ in length: {len(answers)} != {len(correct)}")
     n = len(answers)
-    if k > n:
-        raise ValueError(f"maj_at_k: k={k} exceeds the number of samples n={n}{where}")
+    _k_rule("maj_at_k", k, n, n_name="the number of samples n", where=where)
     counts = Counter(a for a in answers if a is not None)
     class_correct: dict[Hashable, bool] = {}
     for a, ok in zip(answers, correct):
@@ -475,7 +501,7 @@ def alpha_k(p: Any, k: Any):
 
     Args:
         p: probabilities in ``[0, 1]``, scalar or array.
-        k: integer(s) ``>= 1``, broadcast against ``p``.
+        k: integer(s) ``>= 1`` (:func:`passkrl.core.k.check_k`), broadcast against ``p``.
 
     Returns:
         ``float`` for scalar inputs, else a float64 array.
@@ -487,10 +513,7 @@ def alpha_k(p: Any, k: Any):
     bad = ~np.isfinite(p_a) | (p_a < 0) | (p_a > 1)
     if bad.any():
         raise ValueError(f"alpha_k: p must lie in [0, 1], got p={_first_bad(p_a, bad)}")
-    k_a = _as_counts(k, "k", "alpha_k")
-    bad = k_a < 1
-    if bad.any():
-        raise ValueError(f"alpha_k: k must be >= 1, got k={_first_bad(k_a, bad)}")
+    k_a = _as_ks(k, "alpha_k")
     scalar = p_a.ndim == 0 and k_a.ndim == 0
     p_a, k_a = np.broadcast_arrays(p_a, k_a)
     out = k_a * np.power(1.0 - p_a, k_a - 1.0)  # 0^0 = 1: alpha_1(1) = 1

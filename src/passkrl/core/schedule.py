@@ -1,12 +1,16 @@
 """A ``k`` that changes over training: the paper's P@k -> P@1 transfer (arXiv 2508.10751 §3.5).
 
 A schedule is parsed once, where a run's settings are checked (the trainer's config, TRL's
-``PassKGRPOConfig``), and then only asked for ``k_at(step)``. Only the standard library is used.
+``PassKGRPOConfig``, verl's ``algorithm.passk``), and then only asked for ``k_at(step)``. Every ``k`` in
+it obeys the one rule of :func:`passkrl.core.k.check_k`; whether the largest fits the group size
+(``check_k(schedule.max_k, n)``) is for the caller, which knows ``n``. Only the standard library is used.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from passkrl.core.k import check_k
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,12 @@ class KSchedule:
                 step = int(step_text) if step_text else 0
             except ValueError:
                 raise ValueError(f"k schedule entry {part.strip()!r} is not K or K@STEP with integers") from None
-            if k < 1 or step < 0:
-                raise ValueError(f"k schedule entry {part.strip()!r}: k must be >= 1 and step >= 0")
+            try:
+                check_k(k)
+            except ValueError as err:
+                raise ValueError(f"k schedule entry {part.strip()!r}: {err}") from None
+            if step < 0:
+                raise ValueError(f"k schedule entry {part.strip()!r}: step must be >= 0, got step={step}")
             points.append((step, k))
         points.sort()
         if points[0][0] != 0:
@@ -43,13 +51,12 @@ class KSchedule:
         return cls(tuple(points))
 
     @classmethod
-    def of(cls, k: int, schedule: str | None = None) -> KSchedule:
-        """``schedule`` when given (and not blank), else the constant ``k``."""
+    def of(cls, k: int, schedule: str | None = None, *, name: str = "k") -> KSchedule:
+        """``schedule`` when given (and not blank), else the constant ``k`` (:func:`check_k`; ``name``
+        is how the caller's user wrote it, e.g. ``"--k"``)."""
         if schedule is not None and str(schedule).strip():
             return cls.parse(schedule)
-        if isinstance(k, bool) or int(k) != k or int(k) < 1:
-            raise ValueError(f"k must be an integer >= 1, got {k!r}")
-        return cls(((0, int(k)),))
+        return cls(((0, check_k(k, name=name)),))
 
     def k_at(self, step: int) -> int:
         k = self.points[0][1]
