@@ -391,8 +391,10 @@ def test_config_from_command_line(tmp_path):
     ("overrides", "pattern"),
     [
         ({"passk_estimator": "passk_magic"}, r"passk_estimator='passk_magic'.*known: .*passk_analytic"),
-        ({"passk_k": 0}, r"passk_k must be at least 1, got passk_k=0"),
-        ({"passk_k": 5}, r"passk_k=5 needs k <= num_generations=4.*raise num_generations or lower passk_k"),
+        ({"passk_k": 0}, r"passk_k must be >= 1, got passk_k=0"),
+        ({"passk_k": 4.0}, r"passk_k must be an integer, got 4.0 \(float\)"),
+        ({"passk_k": True}, r"passk_k must be an integer, got True \(bool\)"),
+        ({"passk_k": 5}, r"passk_k=5 is larger than num_generations=4.*raise num_generations or lower passk_k"),
         ({"passk_params": {"treshold": 0.5}, "passk_estimator": "drop_easy"},
          r"passk_estimator='drop_easy': .*unknown parameter\(s\) treshold; it accepts: base, threshold"),
         ({"passk_params": {"n_groups": 4}}, r"passk_estimator='passk_analytic': .*n_groups; it accepts: form"),
@@ -404,7 +406,8 @@ def test_config_from_command_line(tmp_path):
          r"passk_estimator='passk_analytic': form must be 'auto', 'binary' or 'continuous'"),
         ({"passk_estimator": "adaptive_entropy", "passk_params": {"entropy": [1.0]}},
          r"passk_estimator='adaptive_entropy': .*unknown parameter\(s\) entropy"),
-        ({"passk_k_schedule": "8@0,1@100"}, r"passk_k_schedule=8@0,1@100 needs k <= num_generations=4"),
+        ({"passk_k_schedule": "8@0,1@100"}, r"passk_k_schedule=8@0,1@100: k=8 is larger than num_generations=4.*"
+                                           r"lower passk_k_schedule"),
         ({"passk_k_schedule": "4@5"}, r"passk_k_schedule='4@5'.*must start at step 0"),
         ({"multi_objective_aggregation": "normalize_then_sum"}, r"multi_objective_aggregation='normalize_then_sum'"),
     ],

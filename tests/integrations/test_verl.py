@@ -254,9 +254,12 @@ def test_entropy_route_feeds_adaptive_training_and_is_installed_on_verl_dispatch
     ("passk", "message"),
     [
         ({}, r"needs k: add \+algorithm.passk.k=K"),
-        ({"k": 0}, r"algorithm.passk.k must be an integer >= 1, got 0"),
-        ({"k": "eight"}, r"algorithm.passk.k must be an integer >= 1, got 'eight'"),
-        ({"k": 9}, r"every prompt has fewer than k responses.*actor_rollout_ref.rollout.n to >= 9"),
+        ({"k": 0}, r"algorithm.passk.k must be >= 1, got algorithm.passk.k=0"),
+        ({"k": 4.0}, r"algorithm.passk.k must be an integer, got 4.0 \(float\)"),
+        ({"k": True}, r"algorithm.passk.k must be an integer, got True \(bool\)"),
+        ({"k": "eight"}, r"algorithm.passk.k must be an integer, got 'eight' \(str\)"),
+        ({"k": 9}, r"k=9 is larger than the largest group's size n=6.*every prompt has fewer than k responses.*"
+                   r"actor_rollout_ref.rollout.n to >= 9"),
         ({"k": 6, "small_groups": "raise"}, r"uid .* has only 4 valid responses.*small_groups=zero"),
         ({"k": 2, "small_groups": "drop"}, r"algorithm.passk.small_groups must be one of zero, shrink, raise"),
         ({"k": 2, "treshold": 0.5}, r"algorithm.passk.treshold is not a setting of algorithm.adv_estimator="),
@@ -284,6 +287,30 @@ def test_missing_uid_is_a_clear_error():
             response_mask=data.batch["response_mask"],
             config=OmegaConf.create({"passk": {"k": 2}}),
         )
+
+
+class _CountingSection(dict):
+    """verl's ``algorithm`` config as a mapping that counts how often ``passk`` is read."""
+
+    reads = 0
+
+    def get(self, key, default=None):
+        if key == "passk":
+            type(self).reads += 1
+        return super().get(key, default)
+
+
+@pytest.mark.parametrize("passk", [{"k": 2, "small_groups": "raise"}, {"k_schedule": "4@0,2@10", "seed": 3}])
+def test_algorithm_passk_is_read_once_per_advantage_computation(passk):
+    fn = core_algos.get_adv_estimator_fn("passk_analytic")
+    data = _batch([6, 5, 6], seed=2)
+    _CountingSection.reads = 0
+    advantages, _ = fn(token_level_rewards=data.batch["token_level_rewards"], response_mask=data.batch["response_mask"],
+                       index=data.non_tensor_batch["uid"], config=_CountingSection(passk=passk))
+    assert _CountingSection.reads == 1
+    k = int(pv.last_step_metrics()["passk/k"])  # the k in force at verl's step
+    assert k == passk.get("k", 4 if pv.current_global_step()[0] < 10 else 2)
+    torch.testing.assert_close(advantages.double(), _expected("passk_analytic", data, k=k))
 
 
 def test_group_rows_positions_follow_batch_order():

@@ -366,8 +366,8 @@ def test_meta_info_global_steps_comes_first_then_skip_manager_then_a_count(caplo
         (["4@0", "0@10"], r"algorithm.passk.k_schedule=\['4@0', '0@10'\]: .*k must be >= 1"),
         ("4@0,2@0", r"algorithm.passk.k_schedule='4@0,2@0': .*names a step twice"),
         ({"a": 1}, r"algorithm.passk.k_schedule must be a schedule such as '8@0,1@100'"),
-        ("4@0,16@50", r"algorithm.passk.k_schedule=4@0,16@50: k=16 from step 50 on, but the largest group has 6 "
-                      r"responses; raise actor_rollout_ref.rollout.n to >= 16"),
+        ("4@0,16@50", r"algorithm.passk.k_schedule=4@0,16@50 \(k=16 from step 50 on\): k=16 is larger than the "
+                      r"largest group's size n=6.*raise actor_rollout_ref.rollout.n to >= 16"),
     ],
 )
 def test_bad_k_schedule_names_the_setting(k_schedule, message):

@@ -41,6 +41,7 @@ import torch
 from trl import GRPOConfig, GRPOTrainer
 
 from passkrl import estimators as _estimators
+from passkrl.core.k import check_k
 from passkrl.core.schedule import KSchedule
 from passkrl.parsing import json_object
 from passkrl.metrics import eta as _eta
@@ -114,7 +115,7 @@ class PassKGRPOConfig(GRPOConfig):
     )
     passk_k: int = field(
         default=4,
-        metadata={"help": "k of Pass@k Training: 1 <= passk_k <= num_generations."},
+        metadata={"help": "k of Pass@k Training: an integer, 1 <= passk_k <= num_generations (4.0 is refused)."},
     )
     passk_params: dict[str, Any] | str | None = field(
         default=None,
@@ -129,11 +130,7 @@ class PassKGRPOConfig(GRPOConfig):
 
     def __post_init__(self) -> None:
         self.passk_params = json_object(self.passk_params, "passk_params")
-        if isinstance(self.passk_k, bool) or not isinstance(self.passk_k, (int, np.integer)):
-            raise ValueError(f"passk_k must be an integer, got passk_k={self.passk_k!r}")  # noqa: TRY004 (config error)
-        self.passk_k = int(self.passk_k)
-        if self.passk_k < 1:
-            raise ValueError(f"passk_k must be at least 1, got passk_k={self.passk_k}")
+        self.passk_k = check_k(self.passk_k, name="passk_k")
         schedule = None
         if self.passk_k_schedule is not None and str(self.passk_k_schedule).strip():
             try:
@@ -153,11 +150,17 @@ class PassKGRPOConfig(GRPOConfig):
         k_values = [k for _, k in schedule.points] if schedule is not None else [self.passk_k]
         field_name = "passk_k_schedule" if schedule is not None else "passk_k"
         for label, n in (("num_generations", self.num_generations), ("num_generations_eval", self.num_generations_eval)):
-            if n is not None and max(k_values) > n:
-                raise ValueError(
-                    f"{field_name}={self.passk_k_schedule if schedule is not None else self.passk_k} needs k <= "
-                    f"{label}={n}: every group must hold at least k completions; raise {label} or lower {field_name}"
-                )
+            if n is None:
+                continue
+            try:  # the k rule of passkrl.core.k: every group must hold at least k completions
+                if schedule is None:
+                    check_k(self.passk_k, n, name="passk_k", n_name=label)
+                else:
+                    check_k(schedule.max_k, n, n_name=label)
+            except ValueError as err:
+                where = "" if schedule is None else f"passk_k_schedule={schedule}: "
+                raise ValueError(f"{where}{err}; every group must hold at least k completions: raise {label} or "
+                                 f"lower {field_name}") from None
         _check_estimator(self.passk_estimator, k_values, self.passk_params, self.num_generations)
 
     def passk_k_at(self, step: int) -> int:

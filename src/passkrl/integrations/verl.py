@@ -21,9 +21,11 @@ estimators are registered under names that cannot clash:
 
 Parameters come from ``algorithm.passk`` in verl's config: ``k`` (required by every Pass@k
 estimator), ``seed`` (optional, for the sampling estimators) and the estimator's own parameters,
-e.g. ``+algorithm.passk.k=8 +algorithm.passk.threshold=0.6`` for ``passk_drop_easy``. Unknown keys,
-a missing or invalid ``k``, and a ``uid`` group with fewer than ``k`` responses fail at the first
-step with a message naming the setting to change.
+e.g. ``+algorithm.passk.k=8 +algorithm.passk.threshold=0.6`` for ``passk_drop_easy``. ``k`` follows
+the one rule of :func:`passkrl.core.k.check_k` (an integer, not ``8.0`` or ``true``, ``>= 1``, at most
+the responses of a prompt), as everywhere in passkrl. Unknown keys, a missing or invalid ``k``, and
+a ``k`` above every ``uid`` group fail at the first step with a message naming the setting to change.
+The section is read once per advantage computation.
 
 Groups are verl's ``uid`` index, so groups may have different sizes (e.g. after filtering). Each
 response's scalar reward is the sum of its token-level rewards (verl puts the verifier's score on
@@ -62,12 +64,14 @@ import logging
 import sys
 import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from passkrl import estimators as _estimators
+from passkrl.core.k import check_k
 from passkrl.core.schedule import KSchedule
 from passkrl.metrics import alpha_k as _alpha_k
 from passkrl.metrics import pass_at_k as _pass_at_k
@@ -156,13 +160,23 @@ def _k_schedule(value: Any) -> KSchedule:
         ) from None
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """``algorithm.passk`` for one estimator, read and checked once."""
+
+    schedule: KSchedule  # k_schedule, or the constant k
+    seed: int | None
+    params: dict[str, Any]  # the estimator's own parameters
+    small_groups: str  # one of SMALL_GROUP_POLICIES
+
+
 def passk_schedule(config: Any, name: str) -> KSchedule:
     """The ``k`` schedule of the passkrl estimator ``name``: ``algorithm.passk.k_schedule`` when set
     (it overrides ``algorithm.passk.k``), else the constant ``algorithm.passk.k``.
 
     Raises ``ValueError`` naming the ``algorithm.passk`` setting to change.
     """
-    return _resolve(config, name)[0]
+    return _resolve(config, name).schedule
 
 
 def passk_settings(config: Any, name: str, *, step: int | None = None) -> tuple[int, int | None, dict[str, Any]]:
@@ -171,14 +185,14 @@ def passk_settings(config: Any, name: str, *, step: int | None = None) -> tuple[
 
     Raises ``ValueError`` naming the ``algorithm.passk`` setting to change.
     """
-    schedule, seed, params = _resolve(config, name)
-    return schedule.k_at(0 if step is None else step), seed, params
+    settings = _resolve(config, name)
+    return settings.schedule.k_at(0 if step is None else step), settings.seed, settings.params
 
 
-def _resolve(config: Any, name: str) -> tuple[KSchedule, int | None, dict[str, Any]]:
+def _resolve(config: Any, name: str) -> _Settings:
     vname = verl_name(name)
     settings = _passk_section(config)
-    _small_groups(settings)
+    small_groups = _small_groups(settings)
 
     record = _estimators.lookup(name)
     schedule = None
@@ -192,10 +206,7 @@ def _resolve(config: Any, name: str) -> tuple[KSchedule, int | None, dict[str, A
             )
         k = 1  # the pass@1 baselines ignore k
     else:
-        k = settings["k"]
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) < 1:
-            raise ValueError(f"algorithm.passk.k must be an integer >= 1, got {k!r}")
-        k = int(k)
+        k = check_k(settings["k"], name="algorithm.passk.k")
     if schedule is None:
         schedule = KSchedule.of(k)
 
@@ -215,7 +226,7 @@ def _resolve(config: Any, name: str) -> tuple[KSchedule, int | None, dict[str, A
         _estimators.check_params(name, params)
     except ValueError as err:
         raise ValueError(f"algorithm.passk of algorithm.adv_estimator={vname}: {err}") from None
-    return schedule, (None if seed is None else int(seed)), params
+    return _Settings(schedule, None if seed is None else int(seed), params, small_groups)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -317,6 +328,7 @@ def grouped_advantages(
     (:data:`SMALL_GROUP_POLICIES`); when *every* group is smaller than ``k`` the setting itself is wrong
     and a ``ValueError`` says so. :func:`last_batch_stats` tells what this call met.
     """
+    k = check_k(k)
     n_rows = int(scores.shape[0])
     keep = np.ones(n_rows, dtype=bool) if valid is None else np.asarray(
         valid.detach().cpu() if isinstance(valid, torch.Tensor) else valid, dtype=bool)
@@ -332,11 +344,9 @@ def grouped_advantages(
     short = sizes < k
     _BATCH_STATS.update(groups=len(uids), small_groups=int(short.sum()))
     vname = verl_name(name)
-    if bool(short.all()):
-        raise ValueError(
-            f"algorithm.adv_estimator={vname} with algorithm.passk.k={k}: every prompt has fewer than k responses "
-            f"(the largest group has {int(sizes.max())}); raise actor_rollout_ref.rollout.n to >= {k} or lower "
-            "+algorithm.passk.k")
+    if bool(short.all()):  # k above every group: the setting is wrong, not the batch
+        _check_k_fits(k, int(sizes.max()), context=f"algorithm.adv_estimator={vname} with algorithm.passk.k={k}",
+                      lower="lower +algorithm.passk.k")
     if bool(short.any()):
         g = int(np.nonzero(short)[0][0])
         if small_groups == "raise":
@@ -409,6 +419,7 @@ def batch_metrics(scores: Any, index: Any, advantages: Any, *, k: int, valid: An
     * ``padding_rows``: rows with an empty response; ``short_groups``: groups with fewer than ``k`` valid
       responses; ``k``: the ``k`` in force.
     """
+    k = check_k(k)
     values = np.asarray(scores.detach().cpu().double() if isinstance(scores, torch.Tensor) else scores,
                         dtype=np.float64).reshape(-1)
     adv = np.asarray(advantages.detach().cpu().double() if isinstance(advantages, torch.Tensor) else advantages,
@@ -496,20 +507,20 @@ def make_verl_estimator(name: str) -> Callable[..., tuple[torch.Tensor, torch.Te
     ) -> tuple[torch.Tensor, torch.Tensor]:
         _STEP_METRICS.clear()
         _OWN_STEPS[0] += 1
-        schedule, seed, params = _resolve(config, name)
-        k = schedule.k_at(_scheduled_step(schedule))
-        small_groups = passk_small_groups(config)
+        settings = _resolve(config, name)  # algorithm.passk, read once per call
+        k = settings.schedule.k_at(_scheduled_step(settings.schedule))
         scores = token_level_rewards.sum(dim=-1)  # [B]: the verifier's score sits on the last token
         valid = response_mask.sum(dim=-1) > 0  # [B]: rows with an empty response (padding) join no group
-        if len(schedule.points) > 1:
-            _check_schedule_fits(schedule, index, valid, name)
+        if len(settings.schedule.points) > 1:
+            _check_schedule_fits(settings.schedule, index, valid, name)
         with torch.no_grad():
             per_response = grouped_advantages(
-                name, scores, index, k=k, seed=seed, entropy=_BATCH_ENTROPY.get(), valid=valid,
-                small_groups=small_groups, **params
+                name, scores, index, k=k, seed=settings.seed, entropy=_BATCH_ENTROPY.get(), valid=valid,
+                small_groups=settings.small_groups, **settings.params
             )
             advantages = per_response.unsqueeze(-1) * response_mask
-        _STEP_METRICS.update(batch_metrics(scores, index, per_response, k=k, valid=valid, small_groups=small_groups))
+        _STEP_METRICS.update(batch_metrics(scores, index, per_response, k=k, valid=valid,
+                                           small_groups=settings.small_groups))
         return advantages, advantages
 
     estimator.__name__ = estimator.__qualname__ = f"passkrl_{name}_for_verl"
@@ -535,12 +546,19 @@ def _check_schedule_fits(schedule: KSchedule, index: Any, valid: torch.Tensor, n
     if index is None or not len(kept):
         return  # grouped_advantages says what is wrong
     sizes = np.bincount(group_rows([index[i] for i in kept])[0])
-    if schedule.max_k > int(sizes.max()):
-        step = next(s for s, k in schedule.points if k == schedule.max_k)
-        raise ValueError(
-            f"algorithm.adv_estimator={verl_name(name)} with algorithm.passk.k_schedule={schedule}: k={schedule.max_k} "
-            f"from step {step} on, but the largest group has {int(sizes.max())} responses; raise "
-            f"actor_rollout_ref.rollout.n to >= {schedule.max_k} or lower the schedule's k")
+    step = next(s for s, k in schedule.points if k == schedule.max_k)
+    _check_k_fits(schedule.max_k, int(sizes.max()), lower="lower the schedule's k",
+                  context=f"algorithm.adv_estimator={verl_name(name)} with algorithm.passk.k_schedule={schedule} "
+                          f"(k={schedule.max_k} from step {step} on)")
+
+
+def _check_k_fits(k: int, largest: int, *, context: str, lower: str) -> None:
+    """The k rule (:func:`passkrl.core.k.check_k`) against the largest ``uid`` group, with what to change in verl."""
+    try:
+        check_k(k, largest, n_name="the largest group's size n")
+    except ValueError as err:
+        raise ValueError(f"{context}: {err}; every prompt has fewer than k responses: raise "
+                         f"actor_rollout_ref.rollout.n to >= {k} or {lower}") from None
 
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {}
@@ -871,7 +889,7 @@ def enable_entropy_route() -> None:
 
 
 if importlib.util.find_spec("verl") is None:  # pragma: no cover - exercised without the extra
-    raise ImportError('passkrl.integrations.verl needs verl: pip install "passkrl[verl]"')
+    raise ImportError('passkrl.integrations.verl needs verl: pip install "passkrl[verl]"', name="verl")
 
 register_with_verl()
 enable_entropy_route()
