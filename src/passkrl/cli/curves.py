@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import numpy as np
 import tyro
 
+from passkrl.core.k import check_k
 from passkrl.io import check_output_file, pyplot, save_figure_atomic, write_json_atomic
 from passkrl.limits import require_memory
 
@@ -120,8 +121,9 @@ def draw(cfg: CurvesConfig, pass1: AdvantageCurve, passk: AdvantageCurve, curves
 
 def main(argv: list[str]) -> int:
     cfg = tyro.cli(CurvesConfig, args=argv, prog="passkrl curves")
-    if cfg.n < 1 or not 1 <= cfg.k <= cfg.n:
-        raise ValueError(f"need n >= 1 and 1 <= k <= n, got --n {cfg.n} --k {cfg.k}")
+    if cfg.n < 1:
+        raise ValueError(f"--n must be >= 1, got --n {cfg.n}")
+    check_k(cfg.k, cfg.n, name="--k", n_name="--n")
     # every curve evaluates the estimator on the [n+1, n] table of groups with c = 0..n correct answers:
     # the rewards and the advantages, float64 (checked before torch's import: an absurd --n is refused at once)
     require_memory(16.0 * (cfg.n + 1) * cfg.n, request=f"--n {cfg.n}",
