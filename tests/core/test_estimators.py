@@ -443,6 +443,32 @@ def test_register_a_user_estimator():
     assert "passk_analytic" in estimators.describe()
 
 
+def test_a_user_shaper_receives_the_advantages_of_the_estimators_it_wraps():
+    @dataclasses.dataclass(frozen=True)
+    class HalfParams:
+        base: str = dataclasses.field(default="grpo", metadata={"estimator": True})
+
+    @estimators.register("test_half", params=HalfParams, wraps=("base",), zero_sum=True)
+    def half(g, p, *, k, generator, base):
+        return base / 2
+
+    rewards = [[1.0, 0.0, 0.0, 1.0], [0.0, 0.0, 1.0, 0.0]]
+    try:
+        np.testing.assert_array_equal(compute("test_half", rewards, k=2), compute("grpo", rewards, k=2) / 2)
+        np.testing.assert_array_equal(compute("test_half", rewards, k=3, base="passk_analytic"),
+                                      compute("passk_analytic", rewards, k=3) / 2)
+        # a sampling estimator it wraps draws from the caller's generator
+        np.testing.assert_array_equal(compute("test_half", rewards, k=2, base="passk_bootstrap", generator=5),
+                                      compute("passk_bootstrap", rewards, k=2, generator=5) / 2)
+        with pytest.raises(ValueError, match="test_half base='nope' is not a registered estimator"):
+            compute("test_half", rewards, k=2, base="nope")
+    finally:
+        REGISTRY.pop("test_half")
+    with pytest.raises(ValueError, match="wraps 'scale', which is not a parameter of HalfParams declared with metadata"):
+        estimators.register("test_bad", params=HalfParams, wraps=("scale",))
+    assert "test_bad" not in REGISTRY
+
+
 def test_a_kernel_receives_checked_groups_once_and_nested_estimators_reuse_them(monkeypatch):
     """compute() validates once; a shaper's nested estimators get the same Groups, unchecked again."""
     import passkrl.core.estimators as core
