@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from passkrl.cli.experiment import run_study
+from passkrl.experiment.runner import run_dir_for
 from passkrl.runs import directory_lock
+from passkrl.train.config import TrainConfig
 
 PARENT = """
 import os, sys, time
@@ -27,6 +30,21 @@ if __name__ == "__main__":
         pool.submit(time.sleep, 120)
         time.sleep(120)
 """
+
+
+@pytest.mark.parametrize(("settings", "names"), [
+    ({}, ("passk-analytic-s0r0-1a26a1db36", "grpo-s0r2-55eab7af76")),
+    (dict(train_sizes=(9, 11), test_sizes=(9, 13), n_train_mazes=3000, n_test_mazes=64, d_model=64, seed=3),
+     ("passk-analytic-s3r0-2bea4c865a", "grpo-s3r2-749e1bcade")),
+    (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_mazes=500, n_test_mazes=16, partial_credit=True),
+     ("passk-analytic-s0r0-a7c044018d", "grpo-s0r2-7b3ebf2595")),
+])
+def test_run_directory_names_are_pinned(settings, names):
+    # A study finds its finished runs by these names: a renamed setting keeps hashing under the name it had.
+    config = TrainConfig(**settings)
+    other = dataclasses.replace(config, pass1_steps=0, estimator="grpo", rl_seed=2)
+    assert (run_dir_for(Path("out"), config).name, run_dir_for(Path("out"), other).name) == names
+    assert run_dir_for(Path("out"), config).parent == Path("out/runs")
 
 
 def _alive(pid: int) -> bool:

@@ -171,6 +171,25 @@ def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, monkeypatch, 
     assert json.loads((fewer / "eval.json").read_text())["before"]["samples_per_maze"] == 2
 
 
+@pytest.mark.parametrize(("settings", "digest"), [
+    ({}, "3c6133b9fdf3fd24"),
+    (dict(train_sizes=(9, 11), test_sizes=(9, 13), n_train_mazes=3000, n_test_mazes=64, d_model=64, seed=3),
+     "7c7277e738673e50"),
+    (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_mazes=500, n_test_mazes=16, partial_credit=True),
+     "e8ef3a88fb4ca67a"),
+])
+def test_the_step_0_cache_names_are_pinned(settings, digest, tmp_path, monkeypatch):
+    # Cached step-0 evaluations are found again by these names: a renamed setting keeps hashing under the name it had.
+    from passkrl.train import trainer
+    from passkrl.train.config import TrainConfig
+
+    weights = tmp_path / "warm.pt"
+    weights.write_bytes(b"x" * 10)
+    os.utime(weights, ns=(1_000_000_000, 2_000_000_000))  # the key holds the weights' size and modification time
+    monkeypatch.setattr(trainer, "evaluate", lambda policy, problems, cfg, step: {"step": step})
+    assert trainer.evaluate_cached(None, [], TrainConfig(**settings), weights) == {"step": 0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"warm-step0-{digest}.json", "warm.pt"]
+
 
 def test_a_cache_that_cannot_be_written_still_trains(tmp_path, monkeypatch, capsys):
     from passkrl.train import trainer
