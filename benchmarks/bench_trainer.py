@@ -215,8 +215,8 @@ def main() -> None:
     os.environ.setdefault("PASSKRL_CACHE", os.path.join(tempfile.gettempdir(), "passkrl-bench-cache"))
     torch.set_num_threads(os.cpu_count() or 1)
     # one sampling round per step, as TRL does (dynamic sampling would resample the random model's all-zero groups)
-    size = dict(d_model=32, n_layers=1, n_heads=2, train_sizes=(7,), test_sizes=(7,), n_train_mazes=200,
-                n_test_mazes=2, eval_samples=4, dynamic_max_rounds=2) if args.smoke else {}
+    size = dict(d_model=32, n_layers=1, n_heads=2, train_sizes=(7,), test_sizes=(7,), n_train_problems=200,
+                n_test_problems=2, eval_samples=4, dynamic_max_rounds=2) if args.smoke else {}
     cfg = TrainConfig(progress=False, n_prompts=args.n_prompts, n_rollouts=args.n_rollouts, k=min(8, args.n_rollouts),
                       dynamic_sampling=False, **size)
     train_sizes = tuple(cfg.train_sizes)

@@ -43,8 +43,8 @@ def main() -> None:
     if args.smoke:  # the options not given keep their smoke values
         parser.set_defaults(warmup_steps=4, prompts=4, samples=4, batches=1)
         args = parser.parse_args()
-    size = dict(d_model=32, n_layers=1, train_sizes=(7,), test_sizes=(7,), n_train_mazes=200, n_test_mazes=4,
-                warmup_batch_size=16) if args.smoke else dict(d_model=64, n_layers=2, n_train_mazes=4000)
+    size = dict(d_model=32, n_layers=1, train_sizes=(7,), test_sizes=(7,), n_train_problems=200, n_test_problems=4,
+                warmup_batch_size=16) if args.smoke else dict(d_model=64, n_layers=2, n_train_problems=4000)
     cfg = dataclasses.replace(TrainConfig(), n_heads=2, warmup_steps=args.warmup_steps, progress=False, **size)
     torch.manual_seed(0)
     started = time.perf_counter()

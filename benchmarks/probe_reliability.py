@@ -59,7 +59,7 @@ def bad_commands(work: Path) -> list[tuple[list[str], str]]:
         ([*train, "--lr", "nan"], "--lr"), ([*train, "--grad-clip", "nan"], "--grad-clip"),
         ([*train, "--n-prompts", "100000", "--mini-batches", "1"], "--n-prompts"),
         ([*train, "--warmup-batch-size", "100000"], "--warmup-batch-size"),
-        ([*train, "--n-test-mazes", "100000"], "--n-test-mazes"), ([*train, "--seed", "-1"], "--seed"),
+        ([*train, "--n-test-problems", "100000"], "--n-test-problems"), ([*train, "--seed", "-1"], "--seed"),
         ([*train, "--k", "0"], "k"), ([*train, "--k", "64"], "--n-rollouts"),
         ([*train, "--k-schedule", "8@5"], "--k-schedule"), ([*train, "--k-schedule", "x"], "--k-schedule"),
         ([*train, "--estimator", "nope"], "--estimator"), ([*train, "--estimator-params", "{"], "--estimator-params"),

@@ -20,6 +20,12 @@ def test_set_keeps_json_text_for_text_settings_and_makes_paths_for_path_settings
         "k_schedule": None, "train_sizes": "7,9", "estimator": "grpo", "lr": 1e-4}
 
 
+
+def test_set_takes_the_former_names_of_renamed_settings(tmp_path):
+    assert parse_settings(["n_test_mazes=64", "n-train-mazes=300"]) == {"n_test_problems": 64, "n_train_problems": 300}
+    specs = runner.plan(get_study("main"), 1, quick=True, out=tmp_path, base={"n_test_mazes": 16})
+    assert {spec.config.n_test_problems for spec in specs} == {16}
+
 @pytest.mark.parametrize("argv, named", [
     *[(["--set", f"{name}=1"], f"--set {name}") for name in RUN_CONTROL],  # silently replaced per run before
     (["--set", 'estimator_params={"bogus": 1}'], "bogus"),  # the estimator's own refusal, not a type error

@@ -60,7 +60,9 @@ def test_the_lock_of_a_killed_process_is_taken_over(tmp_path):
     ("--seed", "-1", "--seed must be >= 0"),
     ("--n-prompts", "400", "--n-prompts 400 is larger than the training set"),
     ("--warmup-batch-size", "400", "--warmup-batch-size 400 is larger than the training set"),
-    ("--n-test-mazes", "100000", "--n-test-mazes must be at most 512"),
+    ("--n-test-problems", "100000", "--n-test-problems must be at most 512"),
+    ("--n-test-mazes", "100000", "--n-test-problems must be at most 512"),  # the former name still works
+    ("--n-train-mazes", "3", "--n-prompts 4 is larger than the training set (--n-train-problems 3)"),
     ("--estimator-params", '{"reduce": "max"}', "unknown parameter(s) reduce"),
     ("--estimator-params", '{"threshold": "high"}', "unknown parameter(s) threshold"),
     ("--model", "/nonexistent/model", "--model: '/nonexistent/model' is not a directory"),
@@ -68,7 +70,7 @@ def test_the_lock_of_a_killed_process_is_taken_over(tmp_path):
 ])
 def test_every_setting_is_checked_before_the_run_directory_exists(tmp_path, capsys, option, value, message):
     run_dir = tmp_path / "run"
-    args = ["train", *SMOKE, "--n-train-mazes", "300", "--out", str(run_dir), option, value]
+    args = ["train", *SMOKE, "--n-train-problems", "300", "--out", str(run_dir), option, value]
     assert main(args) == 2
     assert message in capsys.readouterr().err
     assert not run_dir.exists()

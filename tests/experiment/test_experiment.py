@@ -18,7 +18,7 @@ from passkrl.metrics import pass_at_k
 from passkrl.train.config import TrainConfig
 
 TINY = {
-    "train_sizes": '"7"', "test_sizes": '"7,9"', "n_train_mazes": 200, "n_test_mazes": 3,
+    "train_sizes": '"7"', "test_sizes": '"7,9"', "n_train_problems": 200, "n_test_problems": 3,
     "d_model": 32, "n_layers": 1, "n_heads": 2, "warmup_steps": 40, "warmup_batch_size": 32, "pass1_steps": 2,
     "rl_steps": 4, "n_prompts": 4, "n_rollouts": 8, "eval_every": 2, "eval_samples": 4, "checkpoint_every": 2,
 }
@@ -182,12 +182,12 @@ def test_every_study_plans_valid_configs_with_paired_arms():
 
 def test_a_studys_own_settings_come_before_set_quick_and_the_arm():
     main = get_study("main")
-    assert main.settings == {"n_test_mazes": 512, "eval_samples": 64}
+    assert main.settings == {"n_test_problems": 512, "eval_samples": 64}
     full = runner.plan(main, 1, quick=False, out=Path("/x"))
-    assert {s.config.n_test_mazes for s in full} == {512}
-    assert {s.config.n_test_mazes for s in runner.plan(main, 1, quick=True, out=Path("/x"))} == {32}
-    explicit = runner.plan(main, 1, quick=False, out=Path("/x"), base={"n_test_mazes": 64})
-    assert {s.config.n_test_mazes for s in explicit} == {64}
+    assert {s.config.n_test_problems for s in full} == {512}
+    assert {s.config.n_test_problems for s in runner.plan(main, 1, quick=True, out=Path("/x"))} == {32}
+    explicit = runner.plan(main, 1, quick=False, out=Path("/x"), base={"n_test_problems": 64})
+    assert {s.config.n_test_problems for s in explicit} == {64}
     # the larger pool is another run: the other studies' pass@1 arm is not silently reused for it
     expl = {s.arm.label: s.run_dir for s in runner.plan(get_study("exploration"), 1, quick=False, out=Path("/x"))}
     assert {s.arm.label: s.run_dir for s in full}["pass@1"] != expl["pass@1"]

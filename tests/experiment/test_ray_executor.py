@@ -26,7 +26,7 @@ from passkrl.experiment import ray_executor, runner  # noqa: E402
 from passkrl.experiment.studies import get_study  # noqa: E402
 
 TINY = {
-    "train_sizes": '"7"', "test_sizes": '"7,9"', "n_train_mazes": 200, "n_test_mazes": 3,
+    "train_sizes": '"7"', "test_sizes": '"7,9"', "n_train_problems": 200, "n_test_problems": 3,
     "d_model": 32, "n_layers": 1, "n_heads": 2, "warmup_steps": 40, "warmup_batch_size": 32, "pass1_steps": 2,
     "rl_steps": 6, "n_prompts": 4, "n_rollouts": 8, "eval_every": 2, "eval_samples": 4, "checkpoint_every": 2,
 }

@@ -34,9 +34,9 @@ if __name__ == "__main__":
 
 @pytest.mark.parametrize(("settings", "names"), [
     ({}, ("passk-analytic-s0r0-1a26a1db36", "grpo-s0r2-55eab7af76")),
-    (dict(train_sizes=(9, 11), test_sizes=(9, 13), n_train_mazes=3000, n_test_mazes=64, d_model=64, seed=3),
+    (dict(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64, seed=3),
      ("passk-analytic-s3r0-2bea4c865a", "grpo-s3r2-749e1bcade")),
-    (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_mazes=500, n_test_mazes=16, partial_credit=True),
+    (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16, partial_credit=True),
      ("passk-analytic-s0r0-a7c044018d", "grpo-s0r2-7b3ebf2595")),
 ])
 def test_run_directory_names_are_pinned(settings, names):
@@ -94,7 +94,7 @@ def test_ctrl_c_stops_a_study_cleanly(tmp_path, to):
     """Ctrl-C in the middle of the RL runs: exit 130 with one line, no traceback, no leaked-semaphore
     warning, every worker gone and the experiment directory's lock free."""
     out = tmp_path / "exp"
-    tiny = {"train_sizes": '"7"', "test_sizes": '"7"', "n_train_mazes": 200, "n_test_mazes": 2, "d_model": 32,
+    tiny = {"train_sizes": '"7"', "test_sizes": '"7"', "n_train_problems": 200, "n_test_problems": 2, "d_model": 32,
             "n_layers": 1, "n_heads": 2, "warmup_steps": 20, "warmup_batch_size": 16, "pass1_steps": 2, "rl_steps": 5000,
             "n_prompts": 4, "n_rollouts": 8, "eval_every": 5000, "eval_samples": 4, "checkpoint_every": 5}
     args = [sys.executable, "-m", "passkrl.cli", "experiment", "diagnostic", "--out", str(out), "--seeds", "1",

@@ -9,7 +9,16 @@ import pytest
 import tyro
 
 from passkrl.train import config as config_module
-from passkrl.train.config import TrainConfig
+from passkrl.train.config import (
+    RENAMED,
+    TrainConfig,
+    current_options,
+    explicit_fields,
+    field_name,
+    hashed_name,
+    hashed_settings,
+    resolve,
+)
 from passkrl.train.warmup import cache_key
 
 
@@ -55,3 +64,26 @@ def test_estimator_params_are_parsed_once_and_each_caller_gets_its_own_dict(monk
     assert pickle.loads(pickle.dumps(cfg)).params() == {"reduce": "mean"}
     assert dataclasses.replace(cfg, estimator_params="{}").params() == {}
     assert cfg.to_dict()["estimator_params"] == '{"reduce": "mean"}' and "_params" not in cfg.to_dict()
+
+
+def test_former_setting_names_keep_working_on_the_command_line_and_in_config_files():
+    argv = ["--smoke", "--n-train-mazes", "300", "--n-test-mazes=8"]
+    assert current_options(argv) == ["--smoke", "--n-train-problems", "300", "--n-test-problems=8"]
+    assert explicit_fields(argv) == {"smoke", "n_train_problems", "n_test_problems"}
+    cfg = resolve(tyro.cli(TrainConfig, args=current_options(argv)), explicit_fields(argv))
+    assert (cfg.n_train_problems, cfg.n_test_problems) == (300, 8)  # given, so --smoke leaves them alone
+    # a config.json written before the rename reads back as the same config
+    old = {hashed_name(name): value for name, value in cfg.to_dict().items()}
+    assert "n_train_mazes" in old and "n_train_problems" not in old
+    assert TrainConfig.from_dict(old) == TrainConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="names a setting twice: n_test_mazes and n_test_problems"):
+        TrainConfig.from_dict({**cfg.to_dict(), "n_test_mazes": 8})
+    with pytest.raises(ValueError, match="unknown field"):
+        TrainConfig.from_dict({**cfg.to_dict(), "n_mazes": 8})
+
+
+def test_renamed_settings_are_hashed_under_their_former_names():
+    assert {field_name(former) for former in RENAMED} == {"n_train_problems", "n_test_problems"}
+    assert hashed_name("n_test_problems") == "n_test_mazes" and hashed_name("d_model") == "d_model"
+    assert hashed_settings(TrainConfig(n_train_problems=300), ("n_train_problems", "train_sizes")) == {
+        "n_train_mazes": "300", "train_sizes": "7,9"}

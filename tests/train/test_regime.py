@@ -30,7 +30,7 @@ def test_held_out_pool_is_fixed_nested_and_never_trained_on():
     assert [m.grid for m in small if m.size == 9] == by_size[9][:8]
     assert len({m.grid for m in large}) == len(large)
     with pytest.raises(ValueError, match="at most 512"):
-        resolve(TrainConfig(n_test_mazes=513))
+        resolve(TrainConfig(n_test_problems=513))
 
 
 @pytest.mark.parametrize("sizes", [(7, 9), (9, 11)])
@@ -48,7 +48,7 @@ def test_test_pool_validation_pool_and_training_share_no_maze(sizes):
     from passkrl.train.trainer import make_data
 
     for pool, grids in (("test", test), ("validation", validation)):
-        data = make_data(TrainConfig(train_sizes=sizes, test_sizes=sizes, n_train_mazes=200, n_test_mazes=16,
+        data = make_data(TrainConfig(train_sizes=sizes, test_sizes=sizes, n_train_problems=200, n_test_problems=16,
                                      eval_pool=pool))
         assert {m.grid for m in data.test} <= grids
     with pytest.raises(ValueError, match="pool must be one of test, validation, got 'train'"):
@@ -58,13 +58,13 @@ def test_test_pool_validation_pool_and_training_share_no_maze(sizes):
 def test_the_test_pool_is_not_part_of_the_warm_up_key():
     base = resolve(TrainConfig(smoke=True))
     key = cache_key(base)
-    for change in (dict(n_test_mazes=64), dict(test_sizes="7,9,11,13,15"), dict(rl_seed=3), dict(eval_samples=32)):
+    for change in (dict(n_test_problems=64), dict(test_sizes="7,9,11,13,15"), dict(rl_seed=3), dict(eval_samples=32)):
         assert cache_key(dataclasses.replace(base, **change)) == key, change
-    for change in (dict(train_sizes="9"), dict(seed=1), dict(warmup_steps=41), dict(n_train_mazes=300)):
+    for change in (dict(train_sizes="9"), dict(seed=1), dict(warmup_steps=41), dict(n_train_problems=300)):
         assert cache_key(dataclasses.replace(base, **change)) != key, change
     # the training data does not move when the evaluation grows
     a, _ = build(base)
-    b, _ = build(dataclasses.replace(base, n_test_mazes=200, test_sizes="7,9,11"))
+    b, _ = build(dataclasses.replace(base, n_test_problems=200, test_sizes="7,9,11"))
     assert [m.grid for m in a.train] == [m.grid for m in b.train]
 
 

@@ -58,7 +58,7 @@ def test_smoke_run_of_a_text_task(task, tmp_path, capsys):
     assert all(0.0 <= r["reward"] <= 1.0 for r in train)
     group = "chain_sum" if task == "chain_sum" else "arithmetic"
     assert all(list(r["by_size"]) == [group] for r in evals)
-    assert evals[-1]["n_mazes"] == config["n_test_mazes"]
+    assert evals[-1]["n_mazes"] == config["n_test_problems"]
     summary = json.loads((run_dir / "eval.json").read_text())
     assert 0.0 <= summary["after"]["pass@1"] <= summary["after"]["pass@4"] <= 1.0
 
@@ -66,7 +66,7 @@ def test_smoke_run_of_a_text_task(task, tmp_path, capsys):
 def test_resume_of_a_text_task_is_bit_identical(tmp_path):
     straight, pieces = tmp_path / "straight", tmp_path / "pieces"
     args = ["--task", "basic_arithmetic", "--smoke", "--no-progress", "--threads", "1", "--warmup-steps", "10", "--rl-steps", "3",
-            "--eval-every", "3", "--n-train-mazes", "100"]
+            "--eval-every", "3", "--n-train-problems", "100"]
     assert main(["train", *args, "--out", str(straight)]) == 0
     assert main(["train", *args, "--out", str(pieces), "--stop-after", "1"]) == 130
     assert main(["train", "--resume", str(pieces), "--no-progress"]) == 0
@@ -79,7 +79,7 @@ def test_resume_of_a_text_task_is_bit_identical(tmp_path):
 def test_data_is_held_out_and_deterministic():
     cfg = resolve(TrainConfig(task="chain_sum", smoke=True))
     train, test = TP.make_text_data(cfg)
-    assert len(train) == cfg.n_train_mazes and len(test) == cfg.n_test_mazes
+    assert len(train) == cfg.n_train_problems and len(test) == cfg.n_test_problems
     assert not {p.question for p in train} & {p.question for p in test}
     assert len({p.question for p in train}) == len(train)
     again = TP.make_text_data(cfg)

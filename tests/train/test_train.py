@@ -173,9 +173,9 @@ def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, monkeypatch, 
 
 @pytest.mark.parametrize(("settings", "digest"), [
     ({}, "3c6133b9fdf3fd24"),
-    (dict(train_sizes=(9, 11), test_sizes=(9, 13), n_train_mazes=3000, n_test_mazes=64, d_model=64, seed=3),
+    (dict(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64, seed=3),
      "7c7277e738673e50"),
-    (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_mazes=500, n_test_mazes=16, partial_credit=True),
+    (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16, partial_credit=True),
      "e8ef3a88fb4ca67a"),
 ])
 def test_the_step_0_cache_names_are_pinned(settings, digest, tmp_path, monkeypatch):

@@ -37,7 +37,7 @@ from passkrl.experiment.studies import (
 )
 from passkrl.io import check_output_dir, write_json_atomic, write_text_atomic
 from passkrl.runs import directory_lock
-from passkrl.train.config import TrainConfig
+from passkrl.train.config import TrainConfig, field_name
 
 
 RUN_CONTROL = ("out", "resume", "progress", "smoke", "stop_after", "threads")
@@ -53,7 +53,7 @@ def parse_settings(items: list[str]) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     for item in items:
         name, sep, raw = item.partition("=")
-        name = name.strip().replace("-", "_")
+        name = field_name(name.strip().replace("-", "_"))  # a former name (n_test_mazes) names today's field
         if not sep or not name:
             raise ValueError(f"--set expects name=value, got {item!r}")
         if name not in fields:

@@ -12,7 +12,7 @@ import tyro
 from passkrl.io import check_output_dir
 from passkrl.runs import RunDir
 from passkrl.train import checkpoint as ckpt
-from passkrl.train.config import TrainConfig, explicit_fields, resolve
+from passkrl.train.config import TrainConfig, current_options, explicit_fields, resolve
 
 
 def default_run_dir(cfg: TrainConfig) -> Path:
@@ -33,6 +33,7 @@ RESUME_OPTIONS = frozenset({"resume", "stop_after", "progress"})
 
 
 def main(argv: list[str]) -> int:
+    argv = current_options(argv)  # --n-train-mazes, a former name, is --n-train-problems
     cli_cfg = tyro.cli(TrainConfig, args=argv, prog="passkrl train")
     explicit = explicit_fields(argv)
     if cli_cfg.resume is not None:

@@ -218,7 +218,7 @@ def collect(study: Study, specs: list[RunSpec]) -> dict[str, Any]:
         "rl_steps": first.rl_steps,
         "pass1_steps": first.pass1_steps,
         "eval_pool": first.eval_pool,
-        "test_mazes_per_size": first.n_test_mazes,
+        "test_mazes_per_size": first.n_test_problems,
         "test_sizes": test_sizes,
         "train_sizes": sorted(train_sizes),
         "samples_per_maze": samples,

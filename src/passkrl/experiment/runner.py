@@ -37,7 +37,7 @@ from typing import Any
 
 from passkrl.experiment.studies import QUICK_OVERRIDES, Arm, Study
 from passkrl.runs import RunDir
-from passkrl.train.config import TrainConfig
+from passkrl.train.config import TrainConfig, field_name, hashed_name
 
 # Settings that do not change what a run computes (left out of its identity).
 _NOT_IDENTITY = ("out", "resume", "progress", "threads", "stop_after", "smoke")
@@ -83,6 +83,7 @@ def arm_config(arm: Arm, seed: int, *, quick: bool, base: dict[str, Any] | None 
     rl_steps = values.get("rl_steps", TrainConfig.rl_steps)
     if isinstance(values.get("k_schedule"), str):  # "4@0,1@half": switch at half of the RL steps
         values["k_schedule"] = values["k_schedule"].replace("half", str(rl_steps // 2))
+    values = {field_name(name): value for name, value in values.items()}  # former names (n_test_mazes) too
     unknown = sorted(set(values) - {f.name for f in dataclasses.fields(TrainConfig)})
     if unknown:
         raise ValueError(f"arm {arm.label!r} sets unknown trainer settings: {', '.join(unknown)}")
@@ -92,6 +93,7 @@ def arm_config(arm: Arm, seed: int, *, quick: bool, base: dict[str, Any] | None 
 
 
 def identity(config: TrainConfig) -> dict[str, Any]:
+    """The settings that make a run what it is (its config.json in a study); its directory name is their digest."""
     settings = config.to_dict()
     for name in _NOT_IDENTITY:
         settings.pop(name, None)
@@ -103,7 +105,9 @@ def identity(config: TrainConfig) -> dict[str, Any]:
 
 def run_dir_for(out: Path, config: TrainConfig) -> Path:
     """``out/runs/<estimator>-s<seed>r<replicate>-<hash of the settings>``: equal settings, equal directory."""
-    digest = hashlib.sha256(json.dumps(identity(config), sort_keys=True).encode()).hexdigest()[:10]
+    # renamed settings are hashed under their former names, so directories written before keep their names
+    settings = {hashed_name(name): value for name, value in identity(config).items()}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
     slug = re.sub(r"[^a-z0-9]+", "-", config.estimator.lower()).strip("-")
     return out / "runs" / f"{slug}-s{config.seed}r{config.rl_seed}-{digest}"
 

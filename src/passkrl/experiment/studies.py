@@ -85,7 +85,7 @@ class Study:
             raise ValueError(f"study {self.name!r}: primary claim {self.primary} is not one of its {len(self.claims)} claims")
 
 
-QUICK_OVERRIDES: dict[str, Any] = {"rl_steps": 30, "eval_every": 15, "n_test_mazes": 32, "eval_samples": 16}
+QUICK_OVERRIDES: dict[str, Any] = {"rl_steps": 30, "eval_every": 15, "n_test_problems": 32, "eval_samples": 16}
 """What ``--quick`` changes in every arm."""
 SEEDS = 3
 """Warm-up seeds of a full study: independent warm-ups are the unit of replication of a claim about a method."""
@@ -157,7 +157,7 @@ _add(Study(
     # the unseen 11x11 mazes are rarely solved, so their differences need the larger sample to be decided.
     # 64 answers per test maze give unbiased pass@k up to k = 64, where Pass@1 Training's curve may fall
     # below its start's while Pass@k Training's does not.
-    settings={"n_test_mazes": 512, "eval_samples": 64},
+    settings={"n_test_problems": 512, "eval_samples": 64},
     # primary: the paper's Table 7 claim where training acts, on the trained sizes
     primary=1,
     claims=(

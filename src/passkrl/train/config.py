@@ -7,6 +7,7 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from passkrl.core.schedule import KSchedule
@@ -57,6 +58,39 @@ def setting_text(value: Any) -> str:
     return ints_text(value) if isinstance(value, tuple) else str(value)
 
 
+RENAMED = {"n_train_mazes": "n_train_problems", "n_test_mazes": "n_test_problems"}
+"""Former names of settings -> the fields that hold them now. The former names keep working on the command
+line (``--n-train-mazes``), in ``passkrl experiment --set`` and in the config.json of runs written before; cache
+keys and study run-directory names hash a renamed setting under its former name (:func:`hashed_name`), so that
+every cache entry and run directory written before keeps its name."""
+_HASHED_AS = {field: former for former, field in RENAMED.items()}
+
+
+def field_name(name: str) -> str:
+    """The field a setting's name denotes, former names included (``n_train_mazes`` -> ``n_train_problems``)."""
+    return RENAMED.get(name, name)
+
+
+def hashed_name(field: str) -> str:
+    """The name a field is hashed under in cache keys and run-directory names: its former name if it has one."""
+    return _HASHED_AS.get(field, field)
+
+
+def hashed_settings(cfg: TrainConfig, fields: Iterable[str]) -> dict[str, str]:
+    """``{name as hashed: value as text}`` of the given fields: what a cache key is a digest of."""
+    return {hashed_name(name): setting_text(getattr(cfg, name)) for name in fields}
+
+
+def current_options(argv: list[str]) -> list[str]:
+    """``argv`` with options given by a former name (``--n-train-mazes 300``) written under today's."""
+    renamed = {"--" + former.replace("_", "-"): "--" + field.replace("_", "-") for former, field in RENAMED.items()}
+    out = []
+    for arg in argv:
+        flag, eq, value = arg.partition("=")
+        out.append(renamed[flag] + eq + value if flag in renamed else arg)
+    return out
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Pass@k Training of a tiny transformer on the maze task (arXiv 2508.10751), on a CPU.
@@ -105,11 +139,12 @@ class TrainConfig:
     """Maze sizes (odd) used for training, e.g. 7,9 or 7 9."""
     test_sizes: IntTuple = (7, 9, 11)
     """Maze sizes of the held-out test set (sizes not in training test generalisation)."""
-    n_train_mazes: int = 20000
-    """Distinct training mazes (or problems of a non-maze --task)."""
-    n_test_mazes: int = 128
-    """Held-out mazes per test size (the first of a fixed pool of 512 per size that training never sees; not
-    part of the warm-up, so changing it reuses the cached warm-up), or problems per data set / kind of a text task."""
+    n_train_problems: int = 20000
+    """Distinct training problems: mazes, or problems of a text --task (formerly --n-train-mazes, still accepted)."""
+    n_test_problems: int = 128
+    """Held-out problems per evaluation group: mazes per test size (the first of a fixed pool of 512 per size that
+    training never sees; not part of the maze's warm-up, so changing it reuses the cached warm-up), or problems per
+    data set / kind of a text task (formerly --n-test-mazes, still accepted)."""
     eval_pool: Literal["test", "validation"] = "test"
     """Which held-out pool to evaluate on: "test" (what results report; never used to choose a setting) or
     "validation" (where settings are chosen). The two pools and the training data share no maze."""
@@ -147,7 +182,7 @@ class TrainConfig:
     rl_steps: int = 200
     """RL steps."""
     n_prompts: int = 8
-    """Prompts (mazes) per RL step."""
+    """Prompts (mazes, or problems of a text --task) per RL step."""
     n_rollouts: int = 32
     """Sampled answers per prompt (the group size n)."""
     dynamic_sampling: bool = False
@@ -175,7 +210,7 @@ class TrainConfig:
 
     # --- evaluation and checkpoints
     eval_every: int = 100
-    """Evaluate on the held-out mazes every this many RL steps (and after the warm-up and at the end)."""
+    """Evaluate on the held-out problems every this many RL steps (and after the warm-up and at the end)."""
     eval_samples: int = 16
     """Samples per test maze: pass@1..pass@eval_samples are reported."""
     eval_temperature: float = 1.0
@@ -223,7 +258,7 @@ class TrainConfig:
             raise ValueError(f"--eval-pool must be test or validation, got {self.eval_pool!r}")
         if self.precision not in ("auto", "float32", "bfloat16"):
             raise ValueError(f"--precision must be auto, float32 or bfloat16, got {self.precision!r}")
-        positive = ("max_new_tokens", "n_train_mazes", "n_test_mazes", "d_model", "n_layers", "n_heads", "warmup_batch_size",
+        positive = ("max_new_tokens", "n_train_problems", "n_test_problems", "d_model", "n_layers", "n_heads", "warmup_batch_size",
                     "n_prompts", "n_rollouts", "mini_batches", "dynamic_max_rounds", "eval_every", "eval_samples", "checkpoint_every")
         for name in positive:
             if getattr(self, name) < 1:
@@ -231,9 +266,9 @@ class TrainConfig:
         if self.task == "maze":
             from passkrl.tasks.maze import TEST_POOL_MAX
 
-            if self.n_test_mazes > TEST_POOL_MAX:
-                raise ValueError(f"--n-test-mazes must be at most {TEST_POOL_MAX} (the held-out pool per size), "
-                                 f"got {self.n_test_mazes}")
+            if self.n_test_problems > TEST_POOL_MAX:
+                raise ValueError(f"--n-test-problems must be at most {TEST_POOL_MAX} (the held-out maze pool per "
+                                 f"size), got {self.n_test_problems}")
         for name in ("warmup_steps", "pass1_steps", "rl_steps", "lr_warmup_steps", "threads", "rl_seed", "seed"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
@@ -248,9 +283,9 @@ class TrainConfig:
                 interval = f"{'(' if low_open else '['}{low}, {high if math.isfinite(high) else 'inf'}{']' if math.isfinite(high) else ')'}"
                 raise ValueError(f"--{name.replace('_', '-')} must be a finite number in {interval}, got {value}")
         for name in ("n_prompts", "warmup_batch_size"):
-            if getattr(self, name) > self.n_train_mazes:
+            if getattr(self, name) > self.n_train_problems:
                 raise ValueError(f"--{name.replace('_', '-')} {getattr(self, name)} is larger than the training set "
-                                 f"(--n-train-mazes {self.n_train_mazes})")
+                                 f"(--n-train-problems {self.n_train_problems})")
         if self.n_prompts % self.mini_batches:
             raise ValueError(f"--n-prompts {self.n_prompts} must be divisible by --mini-batches {self.mini_batches}")
         if self.d_model % self.n_heads:
@@ -325,11 +360,15 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """The config of a config.json, whichever release wrote it (former setting names included)."""
         known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(known))
+        unknown = sorted(set(data) - set(known) - set(RENAMED))
         if unknown:
             raise ValueError(f"config has unknown field(s): {', '.join(unknown)}")
-        values = dict(data)
+        twice = sorted(former for former in RENAMED if former in data and RENAMED[former] in data)
+        if twice:
+            raise ValueError(f"config names a setting twice: {', '.join(f'{n} and {RENAMED[n]}' for n in twice)}")
+        values = {field_name(name): value for name, value in data.items()}
         values.setdefault("pass1_steps", 0)  # a run written before the Pass@1 phase existed started from the warm-up
         for name in ("out", "resume", "model"):
             if values.get(name) is not None:
@@ -338,16 +377,18 @@ class TrainConfig:
 
 
 def explicit_fields(argv: list[str]) -> frozenset[str]:
-    """The TrainConfig fields named by the options in ``argv`` (``--d-model 32`` -> ``d_model``)."""
+    """The TrainConfig fields named by the options in ``argv`` (``--d-model 32`` -> ``d_model``; a former name
+    such as ``--n-train-mazes`` -> ``n_train_problems``)."""
     flags = {}
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         flags[flag] = flags["--no-" + flag[2:]] = f.name
+    argv = current_options(argv)
     return frozenset(flags[arg.split("=", 1)[0]] for arg in argv if arg.split("=", 1)[0] in flags)
 
 
 SMOKE_OVERRIDES: dict[str, Any] = dict(
-    train_sizes=(7,), test_sizes=(7, 9), n_train_mazes=200, n_test_mazes=4,
+    train_sizes=(7,), test_sizes=(7, 9), n_train_problems=200, n_test_problems=4,
     d_model=32, n_layers=1, n_heads=2,
     warmup_steps=40, warmup_batch_size=32, pass1_steps=2, rl_steps=4, n_prompts=4, n_rollouts=4, mini_batches=2,
     eval_every=2, eval_samples=4, checkpoint_every=1,

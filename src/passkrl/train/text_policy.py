@@ -44,20 +44,20 @@ def make_text_data(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
     prompts), then training problems that exclude both; returns the training problems and the pool
     ``cfg.eval_pool`` names.
 
-    ``n_test_mazes`` problems per evaluation group (the reasoning-gym data set, or the maths kind) in each
-    pool and ``n_train_mazes`` training problems, all distinct.
+    ``n_test_problems`` problems per evaluation group (the reasoning-gym data set, or the maths kind) in each
+    pool and ``n_train_problems`` training problems, all distinct.
     """
     from passkrl.tasks.rows import distinct_problems
     from passkrl.tasks.base import split_seed
 
     task = build_task(cfg)
     n_groups = len(getattr(task, "datasets", None) or getattr(task, "kinds", None) or (1,))
-    n_held_out = cfg.n_test_mazes * n_groups
+    n_held_out = cfg.n_test_problems * n_groups
     test = list(distinct_problems(task, n_held_out, split_seed(cfg.seed, "test"), set()))
     seen = {p.question for p in test}
     validation = list(distinct_problems(task, n_held_out, split_seed(cfg.seed, "validation"), seen))
     seen |= {p.question for p in validation}
-    train = list(distinct_problems(task, cfg.n_train_mazes, split_seed(cfg.seed, "train"), seen))
+    train = list(distinct_problems(task, cfg.n_train_problems, split_seed(cfg.seed, "train"), seen))
     return train, (validation if cfg.eval_pool == "validation" else test)
 
 

@@ -53,7 +53,7 @@ from passkrl.metrics import distinct_wrong_answers, pass_at_k
 from passkrl.runs import RunDir
 from passkrl.train import checkpoint as ckpt
 from passkrl.train import text_policy
-from passkrl.train.config import EVAL_CHUNK_ROWS, TrainConfig, setting_text
+from passkrl.train.config import EVAL_CHUNK_ROWS, TrainConfig, hashed_settings
 from passkrl.train.policy import Policy, build_policy
 from passkrl.train.precision import autocast
 from passkrl.train.warmup import settings_digest, warm_up, weights_path
@@ -68,14 +68,14 @@ class MazeData:
 
 
 def make_data(cfg: TrainConfig) -> MazeData:
-    """Training mazes of the run's seed, and the first ``n_test_mazes`` of each test size of the fixed held-out
+    """Training mazes of the run's seed, and the first ``n_test_problems`` of each test size of the fixed held-out
     pool ``eval_pool`` (the test pool, or the validation pool where settings are chosen)."""
     from passkrl.tasks import maze
 
     if cfg.task != "maze":
         return MazeData(*text_policy.make_text_data(cfg))
-    train = maze.train_mazes(cfg.train_sizes, cfg.n_train_mazes, cfg.seed)
-    test = maze.held_out_pool(cfg.test_sizes, cfg.n_test_mazes, cfg.eval_pool)
+    train = maze.train_mazes(cfg.train_sizes, cfg.n_train_problems, cfg.seed)
+    test = maze.held_out_pool(cfg.test_sizes, cfg.n_test_problems, cfg.eval_pool)
     return MazeData(train, test)
 
 
@@ -160,8 +160,7 @@ def evaluate_cached(policy: Policy, mazes: list, cfg: TrainConfig, weights: Path
     if not weights.exists():
         return evaluate(policy, mazes, cfg, step=0)
     stat = weights.stat()
-    settings = {f.name: setting_text(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)
-                if f.name not in NOT_SEEN_AT_STEP_0}
+    settings = hashed_settings(cfg, (f.name for f in dataclasses.fields(cfg) if f.name not in NOT_SEEN_AT_STEP_0))
     settings["weights"] = f"{stat.st_size}:{stat.st_mtime_ns}"
     path = weights.with_name(f"{weights.stem}-step0-{settings_digest(settings)}.json")
     if path.exists():

@@ -21,14 +21,14 @@ import numpy as np
 import torch
 
 from passkrl.io import atomic_open
-from passkrl.train.config import TrainConfig, setting_text
+from passkrl.train.config import TrainConfig, hashed_settings
 from passkrl.train.precision import autocast, resolve
 
-WARMUP_FIELDS = ("task", "model", "max_new_tokens", "seed", "train_sizes", "n_train_mazes", "d_model", "n_layers",
+WARMUP_FIELDS = ("task", "model", "max_new_tokens", "seed", "train_sizes", "n_train_problems", "d_model", "n_layers",
                  "n_heads", "warmup_steps", "warmup_batch_size", "warmup_lr")
-"""What the warm-up depends on. For the maze, not the test sizes or the number of test mazes: the held-out
+"""What the warm-up depends on (hashed under their former names, :func:`passkrl.train.config.hashed_name`). For the maze, not the test sizes or the number of test mazes: the held-out
 pool is fixed and training excludes all of it (``passkrl.tasks.maze.held_out_pool``)."""
-TEXT_TASK_FIELDS = ("n_test_mazes", "task_options", "partial_credit")
+TEXT_TASK_FIELDS = ("n_test_problems", "task_options", "partial_credit")
 """A text task's training problems exclude its test problems, so for it these count too."""
 CACHE_VERSION = 3  # 2: rotary positions, the fixed held-out maze pool; 3: training excludes the test and validation pools
 
@@ -44,7 +44,7 @@ def settings_digest(settings: dict, length: int = 16) -> str:
 
 def cache_key(cfg: TrainConfig) -> str:
     fields = WARMUP_FIELDS + (TEXT_TASK_FIELDS if cfg.task != "maze" else ())
-    settings = {name: setting_text(getattr(cfg, name)) for name in fields}
+    settings: dict = hashed_settings(cfg, fields)
     settings["version"] = CACHE_VERSION
     precision = resolve(cfg.precision)
     if precision != "float32":  # float32 warm-ups keep the keys they had before --precision existed
