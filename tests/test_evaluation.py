@@ -163,7 +163,7 @@ def test_default_ks_are_clipped_to_the_smallest_group_with_a_note(tmp_path):
 def test_an_explicit_k_above_a_groups_size_names_the_group(tmp_path):
     samples = samples_of(tmp_path, {"a": [(True, None)] * 6, "b": [(True, None)] * 3, "c": [(True, None)] * 4})
     assert choose_ks(samples, "3,1") == ([1, 3], None)
-    with pytest.raises(ValueError, match=r"k=4 is larger than the 3 samples of prompt 'b' \(first seen on line 7\); "
+    with pytest.raises(ValueError, match=r"k=4 is larger than n=3 \(the samples of prompt 'b', first seen on line 7\): need 1 <= k <= n; "
                                          r"1 of 3 prompts have fewer than 4 samples"):
         choose_ks(samples, [1, 4])
 

@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from passkrl.core.k import check_k
 from passkrl.core.metrics import (
     bootstrap_ci,
     distinct_wrong_answers,
@@ -226,8 +227,17 @@ def read_samples(path: str | Path, *, threshold: float = 1.0) -> SampleSet:
 def parse_ks(text: str | Sequence[int]) -> list[int]:
     """``"1,4,16"`` (or a sequence of integers) -> ``[1, 4, 16]``, sorted, duplicates removed;
     ``ValueError`` naming ``--k`` for anything else."""
-    ks = int_list(text, "--k", example="1,4,16", check=lambda k: "every k must be >= 1" if k < 1 else None)
+    ks = int_list(text, "--k", example="1,4,16", check=_k_complaint)
     return sorted(set(ks))
+
+
+def _k_complaint(k: int) -> str | None:
+    """What the one k rule (:func:`passkrl.core.k.check_k`) says of one parsed ``--k`` value, or None."""
+    try:
+        check_k(k, name="k")
+    except ValueError:
+        return "every k must be >= 1"
+    return None
 
 
 def choose_ks(samples: SampleSet, ks: str | Sequence[int] | None = None) -> tuple[list[int], str | None]:
@@ -242,15 +252,14 @@ def choose_ks(samples: SampleSet, ks: str | Sequence[int] | None = None) -> tupl
                     f"has only {smallest.n} samples")
         return chosen, note
     chosen = parse_ks(ks)
-    too_big = [k for k in chosen if k > smallest.n]
-    if too_big:
-        k = too_big[0]
-        short = sum(g.n < k for g in samples.prompts)
-        raise ValueError(
-            f"k={k} is larger than the {smallest.n} samples of prompt {smallest.prompt_id!r} "
-            f"(first seen on line {smallest.lines[0]}); {short} of {len(samples.prompts)} prompts have fewer "
-            f"than {k} samples. Use --k values <= {smallest.n}, or draw more samples for those prompts"
-        )
+    for k in chosen:  # the k rule against the smallest group: k <= n for every prompt
+        try:
+            check_k(k, smallest.n, n_name="n", where=f" (the samples of prompt {smallest.prompt_id!r}, first seen on "
+                                                    f"line {smallest.lines[0]})")
+        except ValueError as err:
+            short = sum(g.n < k for g in samples.prompts)
+            raise ValueError(f"{err}; {short} of {len(samples.prompts)} prompts have fewer than {k} samples. Use --k "
+                             f"values <= {smallest.n}, or draw more samples for those prompts") from None
     return chosen, None
 
 

@@ -137,7 +137,7 @@ def test_invalid_utf8_names_the_line(tmp_path):
 def test_k_larger_than_a_prompts_samples_is_an_error_naming_it(tmp_path):
     _, records = binary_samples()
     samples = write_jsonl(tmp_path / "s.jsonl", records)
-    with pytest.raises(ValueError, match=r"k=6 is larger than the 4 samples of prompt 'p0' \(first seen on line 1\); "
+    with pytest.raises(ValueError, match=r"k=6 is larger than n=4 \(the samples of prompt 'p0', first seen on line 1\): need 1 <= k <= n; "
                                          r"2 of 3 prompts"):
         main([str(samples), "--k", "1,6"])
 
