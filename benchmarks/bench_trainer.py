@@ -47,8 +47,9 @@ from passkrl.core.schedule import KSchedule
 from passkrl.models.tiny import TinyTransformer
 from passkrl.tasks import maze as maze_task
 from passkrl.train.config import TrainConfig
-from passkrl.train.policy import build_policy, max_answer_tokens
+from passkrl.train.policy import max_answer_tokens
 from passkrl.train.trainer import make_data, rl_step, step_generators
+from passkrl.train.training_task import MAZE
 
 
 def matmul_gflops(width: int, rows: int = 4096, repeats: int = 30) -> float:
@@ -71,7 +72,7 @@ def never_stopping(policy) -> None:
 
 def bench_passkrl(cfg: TrainConfig, steps: int) -> dict:
     data = make_data(cfg)
-    policy = build_policy(cfg)
+    policy = MAZE.build_policy(cfg, data)
     never_stopping(policy)
     optimizer = torch.optim.AdamW(policy.model.parameters(), lr=cfg.lr)
     schedule = KSchedule.parse(str(cfg.k))
@@ -250,7 +251,7 @@ def main() -> None:
     from passkrl.train.warmup import weights_path
 
     cached = weights_path(cfg)
-    trained = build_policy(cfg)
+    trained = MAZE.build_policy(cfg)
     source = "random model"
     if cached.exists():
         trained.model.load_state_dict(torch.load(cached, map_location="cpu", weights_only=True))

@@ -36,7 +36,8 @@ if __name__ == "__main__":
     ({}, ("passk-analytic-s0r0-1a26a1db36", "grpo-s0r2-55eab7af76")),
     (dict(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64, seed=3),
      ("passk-analytic-s3r0-2bea4c865a", "grpo-s3r2-749e1bcade")),
-    (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16, partial_credit=True),
+    (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16,
+          partial_credit=True),
      ("passk-analytic-s0r0-a7c044018d", "grpo-s0r2-7b3ebf2595")),
 ])
 def test_run_directory_names_are_pinned(settings, names):

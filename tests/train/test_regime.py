@@ -116,8 +116,8 @@ def test_dynamic_sampling_drops_equal_groups_and_refills_the_batch():
     batch = collect_batch(scripted, data, cfg, step=0)
     del policy.token_logprobs
     assert forward_rows == [cfg.n_prompts * cfg.n_rollouts]
-    assert len(batch.mazes) == cfg.n_prompts and batch.rewards_pn.shape == (cfg.n_prompts, cfg.n_rollouts)
-    assert all(kind[m.grid] == "mixed" for m in batch.mazes)  # only groups with a gradient were kept
+    assert len(batch.problems) == cfg.n_prompts and batch.rewards_pn.shape == (cfg.n_prompts, cfg.n_rollouts)
+    assert all(kind[m.grid] == "mixed" for m in batch.problems)  # only groups with a gradient were kept
     assert batch.sampled["groups_sampled"] > cfg.n_prompts and batch.sampled["rounds"] >= 2
     # the rollout rows still belong to the kept mazes: re-sampling is not needed, answers move with their maze
     assert batch.rollout.completion_ids.shape[0] == cfg.n_prompts * cfg.n_rollouts

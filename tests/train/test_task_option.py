@@ -23,6 +23,8 @@ from passkrl.cli import main
 from passkrl.tasks import Problem
 from passkrl.train import text_policy as TP
 from passkrl.train.config import TrainConfig, resolve
+from passkrl.train.text_tasks import build_task
+from passkrl.train.training_task import TrainingData
 from passkrl.train.warmup import cache_key
 
 
@@ -65,8 +67,8 @@ def test_smoke_run_of_a_text_task(task, tmp_path, capsys):
 
 def test_resume_of_a_text_task_is_bit_identical(tmp_path):
     straight, pieces = tmp_path / "straight", tmp_path / "pieces"
-    args = ["--task", "basic_arithmetic", "--smoke", "--no-progress", "--threads", "1", "--warmup-steps", "10", "--rl-steps", "3",
-            "--eval-every", "3", "--n-train-problems", "100"]
+    args = ["--task", "basic_arithmetic", "--smoke", "--no-progress", "--threads", "1", "--warmup-steps", "10",
+            "--rl-steps", "3", "--eval-every", "3", "--n-train-problems", "100"]
     assert main(["train", *args, "--out", str(straight)]) == 0
     assert main(["train", *args, "--out", str(pieces), "--stop-after", "1"]) == 130
     assert main(["train", "--resume", str(pieces), "--no-progress"]) == 0
@@ -78,23 +80,25 @@ def test_resume_of_a_text_task_is_bit_identical(tmp_path):
 
 def test_data_is_held_out_and_deterministic():
     cfg = resolve(TrainConfig(task="chain_sum", smoke=True))
-    train, test = TP.make_text_data(cfg)
+    data = cfg.training.make_data(cfg)
+    train, test = data.train, data.test
     assert len(train) == cfg.n_train_problems and len(test) == cfg.n_test_problems
     assert not {p.question for p in train} & {p.question for p in test}
     assert len({p.question for p in train}) == len(train)
-    again = TP.make_text_data(cfg)
-    assert [p.id for p in again[0]] == [p.id for p in train] and [p.id for p in again[1]] == [p.id for p in test]
+    again = cfg.training.make_data(cfg)
+    assert [p.id for p in again.train] == [p.id for p in train] and [p.id for p in again.test] == [p.id for p in test]
     assert all(p.meta["config"]["max_digits"] == 1 for p in train)
     # the validation pool: as many problems, none in the test pool or in training
-    _, validation = TP.make_text_data(dataclasses.replace(cfg, eval_pool="validation"))
+    validation = cfg.training.make_data(dataclasses.replace(cfg, eval_pool="validation")).test
     assert len(validation) == len(test)
     assert not {p.question for p in validation} & ({p.question for p in test} | {p.question for p in train})
 
 
 def test_text_policy_scores_bare_answers_with_the_tasks_scorer():
     cfg = resolve(TrainConfig(task="maths", smoke=True))
-    train, test = TP.make_text_data(cfg)
-    policy = TP.build_text_policy(cfg, train, test)
+    data = cfg.training.make_data(cfg)
+    train, test = data.train, data.test
+    policy = cfg.training.build_policy(cfg, data)
     problems = test[:2]
     answers = [problems[0].answer, problems[0].answer + "0", f"+{problems[1].answer}", "x"]
     rewards = policy.score(problems, answers, partial=False)
@@ -107,16 +111,16 @@ def test_text_policy_scores_bare_answers_with_the_tasks_scorer():
 
 def test_the_task_of_a_run_is_built_once():
     cfg = resolve(TrainConfig(task="chain_sum", smoke=True))  # validating the config built it
-    task = TP.build_task(cfg)
-    assert TP.build_task(dataclasses.replace(cfg, rl_steps=7)) is task  # settings that do not choose the task
-    train, test = TP.make_text_data(cfg)
-    assert TP.build_text_policy(cfg, train[:8], test[:4]).task is task
-    assert TP.build_task(dataclasses.replace(cfg, task_options='{"max_terms": 2}')) is not task
+    task = build_task(cfg)
+    assert build_task(dataclasses.replace(cfg, rl_steps=7)) is task  # settings that do not choose the task
+    data = cfg.training.make_data(cfg)
+    assert cfg.training.build_policy(cfg, TrainingData(data.train[:8], data.test[:4])).task is task
+    assert build_task(dataclasses.replace(cfg, task_options='{"max_terms": 2}')) is not task
 
 
 def test_partial_credit_keeps_reasoning_gyms_scores():
-    strict = TP.build_task(resolve(TrainConfig(task="chain_sum", smoke=True)))
-    partial = TP.build_task(resolve(TrainConfig(task="chain_sum", smoke=True, partial_credit=True,
+    strict = build_task(resolve(TrainConfig(task="chain_sum", smoke=True)))
+    partial = build_task(resolve(TrainConfig(task="chain_sum", smoke=True, partial_credit=True,
                                                 estimator="passk_bootstrap")))
     problem = strict.generate(np.random.default_rng(0))
     padded = problem.answer + "00"
@@ -135,7 +139,7 @@ def test_warm_up_cache_is_kept_apart_per_task():
 
 def test_task_options_reach_the_task():
     cfg = resolve(TrainConfig(task="puzzles/chain_sum", smoke=True, task_options='{"min_terms": 4, "max_terms": 4}'))
-    problem = TP.build_task(cfg).generate(np.random.default_rng(0))
+    problem = build_task(cfg).generate(np.random.default_rng(0))
     assert isinstance(problem, Problem) and problem.meta["config"]["max_terms"] == 4
     assert problem.meta["text"].count("+") + problem.meta["text"].count("-") == 3
 

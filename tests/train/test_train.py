@@ -175,7 +175,8 @@ def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, monkeypatch, 
     ({}, "3c6133b9fdf3fd24"),
     (dict(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64, seed=3),
      "7c7277e738673e50"),
-    (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16, partial_credit=True),
+    (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16,
+          partial_credit=True),
      "e8ef3a88fb4ca67a"),
 ])
 def test_the_step_0_cache_names_are_pinned(settings, digest, tmp_path, monkeypatch):
@@ -216,11 +217,11 @@ def test_evaluation_reports_the_samplers_entropies_as_a_second_pass_would():
     from passkrl.tasks import maze
     from passkrl.train import trainer
     from passkrl.train.config import TrainConfig
-    from passkrl.train.policy import build_policy
+    from passkrl.train.training_task import MAZE
 
     cfg = TrainConfig(d_model=32, n_layers=1, n_heads=2, test_sizes="7,9", eval_samples=4, progress=False)
     mazes = maze.held_out_pool([7, 9], 3)
-    policy = build_policy(cfg)  # untrained: long, varied answers
+    policy = MAZE.build_policy(cfg)  # untrained: long, varied answers
 
     class NoSamplerEntropy:
         def __init__(self, inner):
@@ -247,10 +248,10 @@ def test_the_warm_up_loss_run_one_prompt_length_at_a_time_is_the_padded_batchs_l
     gradient are those of the whole batch left-padded together."""
     from passkrl.tasks import maze
     from passkrl.train.config import TrainConfig
-    from passkrl.train.policy import build_policy
+    from passkrl.train.training_task import MAZE
 
     cfg = TrainConfig(d_model=32, n_layers=2, n_heads=2, train_sizes="7,9,11", test_sizes="11", progress=False)
-    policy = build_policy(cfg)
+    policy = MAZE.build_policy(cfg)
     mazes = maze.held_out_pool([7, 9, 11], 3)
     mazes = [mazes[i] for i in (0, 4, 8, 1, 5, 2)]  # sizes interleaved
 

@@ -10,7 +10,8 @@ from passkrl.train.config import TrainConfig
 from passkrl.train.pass1_phase import phase_key
 from passkrl.train.warmup import cache_key
 
-MAZE = TrainConfig(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64, seed=3)
+MAZE = TrainConfig(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64,
+                   seed=3)
 TEXT = TrainConfig(task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16,
                    partial_credit=True)
 

@@ -17,7 +17,8 @@ from passkrl.train.config import TrainConfig, current_options, explicit_fields, 
 
 def default_run_dir(cfg: TrainConfig) -> Path:
     tag = cfg.k_schedule.replace("@", "at").replace(",", "-") if cfg.k_schedule else f"k{cfg.k}"
-    task = "" if cfg.task == "maze" else f"{cfg.task.replace('/', '-')}-"
+    label = cfg.training.run_label  # nothing for the maze, the default task
+    task = f"{label.replace('/', '-')}-" if label else ""
     return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{task}{cfg.estimator}-{tag}{'-smoke' if cfg.smoke else ''}"
 
 
@@ -76,8 +77,9 @@ def _train(cfg: TrainConfig, files: RunDir, resuming: bool) -> int:
     from passkrl.train.trainer import Interrupted, run
 
     started = time.perf_counter()
-    print(f"passkrl train: {cfg.task if cfg.task != 'maze' else ''}{' ' if cfg.task != 'maze' else ''}"
-          f"{cfg.estimator} k={cfg.k_schedule or cfg.k}, run directory {run_dir}"
+    label = cfg.training.run_label
+    print(f"passkrl train: {label + ' ' if label else ''}{cfg.estimator} k={cfg.k_schedule or cfg.k}, "
+          f"run directory {run_dir}"
           + (" (resuming)" if resuming else ""))
     try:
         summary = run(cfg, run_dir, resume=resuming)

@@ -10,6 +10,7 @@ import numpy as np
 from passkrl.io import pyplot, save_figure_atomic
 from passkrl.metrics import bootstrap_ci, pass_at_k
 from passkrl.runs import RunDir
+from passkrl.train.training_task import MAZE, training_task
 
 
 def _pass_keys(record: dict[str, Any]) -> list[str]:
@@ -116,9 +117,9 @@ def format_before_after(summary: dict[str, Any]) -> str:
     before, after = summary["before"], summary["after"]
     keys = _pass_keys(after)
     width = max(len(key) for key in keys) + 2
-    task = summary.get("task", "maze")
+    training = training_task(summary.get("task", MAZE.name))  # runs written before --task existed: the maze
     pool = summary.get("eval_pool", "held-out")  # runs written before the test / validation split say "held-out"
-    held_out = f"{pool} pool: mazes" if task == "maze" else f"{pool} pool: {task} problems"
+    held_out = f"{pool} pool: {training.problems}"
     pass1_steps = summary.get("pass1_steps") or 0
     warm = summary.get("warm_up") if pass1_steps else None
     rows = [("after warm-up", warm)] if warm is not None else []
@@ -149,7 +150,7 @@ def format_before_after(summary: dict[str, Any]) -> str:
     if len(after.get("by_size", {})) > 1:
         first, last = keys[0], keys[-1]
         origin = "after the Pass@1 phase" if warm is not None else "after warm-up"
-        lines.append(f"\nby {'size' if task == 'maze' else 'group'}: {first} and {last}, {origin} -> after RL")
+        lines.append(f"\nby {training.group}: {first} and {last}, {origin} -> after RL")
         for size, record in after["by_size"].items():
             start = before.get("by_size", {}).get(size, {})
             lines.append(f"  {size:<8}{first} {start.get(first, float('nan')):.3f} -> {record[first]:.3f}   "

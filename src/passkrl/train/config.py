@@ -8,10 +8,13 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from passkrl.core.schedule import KSchedule
 from passkrl.parsing import IntTuple, int_list, ints_text, json_object
+
+if TYPE_CHECKING:
+    from passkrl.train.training_task import MazeTraining, TextTraining
 
 
 ROLLOUT_INPUTS = ("entropy",)
@@ -44,8 +47,6 @@ def _check_types(cfg: TrainConfig) -> None:
             raise ValueError(f"--{f.name.replace('_', '-')} must be of type {f.type}, got {value!r}")
 
 
-EVAL_CHUNK_ROWS = 1024
-"""Sampled answers per evaluation batch (mazes of one size at a time, so prompts pad little)."""
 MAX_SEED = 2**63 - 1
 """The largest --seed and --rl-seed: torch seeds are signed 64-bit integers."""
 SIZE_FIELDS = ("train_sizes", "test_sizes")
@@ -258,17 +259,12 @@ class TrainConfig:
             raise ValueError(f"--eval-pool must be test or validation, got {self.eval_pool!r}")
         if self.precision not in ("auto", "float32", "bfloat16"):
             raise ValueError(f"--precision must be auto, float32 or bfloat16, got {self.precision!r}")
-        positive = ("max_new_tokens", "n_train_problems", "n_test_problems", "d_model", "n_layers", "n_heads", "warmup_batch_size",
-                    "n_prompts", "n_rollouts", "mini_batches", "dynamic_max_rounds", "eval_every", "eval_samples", "checkpoint_every")
+        positive = ("max_new_tokens", "n_train_problems", "n_test_problems", "d_model", "n_layers", "n_heads",
+                    "warmup_batch_size", "n_prompts", "n_rollouts", "mini_batches", "dynamic_max_rounds", "eval_every",
+                    "eval_samples", "checkpoint_every")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if self.task == "maze":
-            from passkrl.tasks.maze import TEST_POOL_MAX
-
-            if self.n_test_problems > TEST_POOL_MAX:
-                raise ValueError(f"--n-test-problems must be at most {TEST_POOL_MAX} (the held-out maze pool per "
-                                 f"size), got {self.n_test_problems}")
         for name in ("warmup_steps", "pass1_steps", "rl_steps", "lr_warmup_steps", "threads", "rl_seed", "seed"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
@@ -296,41 +292,21 @@ class TrainConfig:
                              f"do not provide (they provide: {', '.join(ROLLOUT_INPUTS)})")
         if self.partial_credit and estimators.REGISTRY[self.estimator].binary_only:
             raise ValueError(f"--estimator {self.estimator} needs binary rewards; drop --partial-credit")
-        if self.task == "maze":
-            options = json_object(self.task_options, "--task-options", example="{}")
-            if options:
-                raise ValueError(f"--task-options {self.task_options}: the maze task takes no options (its sizes are "
-                                 "--train-sizes and --test-sizes); they are for --task chain_sum, basic_arithmetic or maths")
-        if self.task != "maze":
-            from passkrl.train.text_tasks import build_task
-
-            if self.model is not None:
-                raise ValueError(f"--model trains on the maze only; drop it or use --task maze (got --task {self.task!r})")
-            build_task(self)  # an unknown task, a missing extra or bad --task-options fails here
+        # the task's own limits: an unknown task, a missing extra, bad --task-options, --model on a text task
+        self.training.check(self)
         if self.model is not None:
             model_dir = Path(self.model)
             if not model_dir.is_dir():
                 raise ValueError(f"--model: {str(model_dir)!r} is not a directory")
             if not (model_dir / "config.json").is_file():
                 raise ValueError(f"--model: {str(model_dir)!r} has no config.json; is it a Hugging Face model directory?")
-        if self.task == "maze" and self.model is None:
-            self._check_memory()
 
-    def _check_memory(self) -> None:
-        """Refuse sizes the sampler cannot hold: it allocates, per sampled answer and answer token, the
-        keys and values of every layer (float32) besides the token, its log-probability and entropy."""
-        from passkrl.limits import require_memory
-        from passkrl.tasks.maze import max_answer_tokens
+    @property
+    def training(self) -> MazeTraining | TextTraining:
+        """What ``--task`` trains on (:mod:`passkrl.train.training_task`: its checks, data, policy and names)."""
+        from passkrl.train.training_task import training_task
 
-        per_token = 8 * self.n_layers * self.d_model + 16
-        tokens = min(self.max_new_tokens, max_answer_tokens((min(self.train_sizes),)))
-        rows = self.n_prompts * self.n_rollouts
-        require_memory(rows * tokens * per_token, request=f"--n-prompts {self.n_prompts} x --n-rollouts {self.n_rollouts}",
-                       what=f"the sampler's key/value cache for {rows:,} answers x {tokens} tokens")
-        tokens = min(self.max_new_tokens, max_answer_tokens((min(self.test_sizes),)))
-        rows = max(1, EVAL_CHUNK_ROWS // self.eval_samples) * self.eval_samples
-        require_memory(rows * tokens * per_token, request=f"--eval-samples {self.eval_samples}",
-                       what=f"the evaluation's key/value cache for {rows:,} answers x {tokens} tokens")
+        return training_task(self.task)
 
     @functools.cached_property
     def schedule(self) -> KSchedule:

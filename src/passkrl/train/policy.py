@@ -1,7 +1,12 @@
-"""The maze policy: the tiny transformer, its character tokenizer and the maze encodings together.
+"""The trainer's policies: what it asks of one (:class:`Policy`), the tiny model's (:class:`TinyPolicy`) and the maze's.
 
-The trainer talks only to :class:`MazePolicy`: ``sample`` answers for mazes, ``score`` them with the
-maze verifier, recompute ``token_logprobs`` for the update and ``supervised_loss`` for the warm-up.
+The trainer talks only to a :class:`Policy`: ``sample`` answers for a batch of problems, ``score`` them with
+the task's verifier, recompute ``token_logprobs`` for the update and ``supervised_loss`` for the warm-up.
+:class:`TinyPolicy` is the tiny transformer with its character tokenizer, sampling and log-probabilities over
+prompts that a subclass encodes; :class:`MazePolicy` is it on the maze's compact encoding, and
+:class:`passkrl.train.text_policy.TextPolicy` on a text task's bare questions. :class:`HFMazePolicy` is a
+local Hugging Face model on the paper's maze prompt. Which one a run gets is :mod:`passkrl.train.training_task`'s
+choice.
 """
 
 from __future__ import annotations
@@ -12,11 +17,10 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from passkrl.models.tiny import TinyTransformer, TinyTransformerConfig
+from passkrl.models.tiny import TinyTransformer
 from passkrl.models.tokenizer import CharTokenizer
 from passkrl.tasks import maze as maze_task
 from passkrl.tasks.maze import max_answer_tokens
-from passkrl.train.config import TrainConfig
 
 
 @dataclass
@@ -137,27 +141,32 @@ class Policy(Protocol):
         """What evaluation results are grouped by (a maze's size, a problem's data set)."""
 
 
-class MazePolicy:
+class TinyPolicy:
+    """The tiny transformer's half of a :class:`Policy`: sampling (one prefill per prompt) and log-probabilities.
+
+    A subclass encodes its task's prompts (``_prompt_ids``), may bound the answers of a batch (``answer_limit``)
+    and adds the task's half: ``score``, ``supervised_loss`` and ``eval_group``.
+    """
+
     def __init__(self, model: TinyTransformer, tokenizer: CharTokenizer, max_new_tokens: int):
         self.model = model
         self.tokenizer = tokenizer
         self.max_new_tokens = max_new_tokens
 
-    def _prompt_ids(self, mazes: list) -> list[list[int]]:
-        return [[self.tokenizer.bos_id] + self.tokenizer.encode(maze_task.compact_prompt(m)) for m in mazes]
+    def _prompt_ids(self, items: list) -> list[list[int]]:
+        """Each item's prompt as token ids, BOS first."""
+        raise NotImplementedError
 
-    def eval_group(self, maze) -> int:
-        return maze.size
-
-    def answer_limit(self, mazes: list) -> int:
-        """Most answer tokens sampled for this batch: what its largest maze can need."""
-        return min(self.max_new_tokens, max_answer_tokens(tuple(m.size for m in mazes)))
+    def answer_limit(self, items: list) -> int:
+        """Most answer tokens sampled for this batch."""
+        return self.max_new_tokens
 
     @torch.no_grad()
-    def sample(self, mazes: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator,
+    def sample(self, items: list, n: int, *, temperature: float, top_p: float, generator: torch.Generator,
                logprobs: bool = True) -> Rollout:
-        """``n`` answers per maze: one prefill per maze, its KV cache shared by the ``n`` samples."""
-        out = self.model.generate(self._prompt_ids(mazes), self.answer_limit(mazes), temperature=temperature, top_p=top_p,
+        """``n`` answers per item: one prefill per prompt, its KV cache shared by the ``n`` samples."""
+        out = self.model.generate(self._prompt_ids(items), self.answer_limit(items), temperature=temperature,
+                                  top_p=top_p,
                                   eos_id=self.tokenizer.eos_id, pad_id=self.tokenizer.pad_id, generator=generator,
                                   n_samples=n)
         completion_mask = out.completion_mask.float()
@@ -179,6 +188,20 @@ class MazePolicy:
         """
         return self.model.shared_logprobs(rollout.prompt_ids, rollout.prompt_mask, rollout.completion_ids,
                                           rollout.completion_mask, rollout.n)
+
+
+class MazePolicy(TinyPolicy):
+    """The tiny transformer on the maze's compact encoding (rows joined by ``/``), answering bare move letters."""
+
+    def _prompt_ids(self, mazes: list) -> list[list[int]]:
+        return [[self.tokenizer.bos_id] + self.tokenizer.encode(maze_task.compact_prompt(m)) for m in mazes]
+
+    def eval_group(self, maze) -> int:
+        return maze.size
+
+    def answer_limit(self, mazes: list) -> int:
+        """Most answer tokens sampled for this batch: what its largest maze can need."""
+        return min(self.max_new_tokens, max_answer_tokens(tuple(m.size for m in mazes)))
 
     def score(self, mazes: list, answers: list[str], *, partial: bool) -> np.ndarray:
         """Rewards ``[len(mazes) * n]`` for answers grouped by maze (``n = len(answers) // len(mazes)``)."""
@@ -284,22 +307,3 @@ class HFMazePolicy:
                           None, None, [], 1)
         logprobs, _ = self.token_logprobs(rollout)
         return -(logprobs * answers_mask).sum() / answers_mask.sum()
-
-
-def build_policy(cfg: TrainConfig) -> MazePolicy | HFMazePolicy:
-    torch.manual_seed(cfg.seed)
-    if cfg.model is not None:
-        from passkrl.models.hf import load_hf_causal_lm
-
-        model, tokenizer = load_hf_causal_lm(cfg.model)
-        return HFMazePolicy(model, tokenizer, cfg.max_new_tokens)
-    tokenizer = CharTokenizer(maze_task.COMPACT_ALPHABET)
-    sizes = cfg.train_sizes + cfg.test_sizes
-    max_new = max_answer_tokens(sizes)
-    prompt_len = max(sizes) * (max(sizes) + 1) + 2
-    # rotary positions: the weights do not depend on the sizes, only the sanity limit on lengths does
-    model = TinyTransformer(TinyTransformerConfig(
-        vocab_size=tokenizer.vocab_size, d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads,
-        d_ff=4 * cfg.d_model, max_seq_len=max(4096, prompt_len + max_new + 8),
-    ))
-    return MazePolicy(model, tokenizer, max_new)

@@ -1,6 +1,7 @@
 """A generic text policy for the embedded trainer: the tiny character model on short-answer tasks.
 
-``passkrl train --task NAME`` with a task other than the maze goes through this module. The tiny
+A run of ``passkrl train --task NAME`` on a text task gets this policy (built with its problems by
+:class:`passkrl.train.training_task.TextTraining`). The tiny
 transformer reads the task's bare question (reasoning-gym's question, or the maths generator's,
 without the ``<answer>`` instruction), then a prompt-end character, and answers with the bare
 answer characters and an end-of-sequence token; the answer is scored by the task's own scorer on the
@@ -26,39 +27,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from passkrl.models.tiny import TinyTransformer, TinyTransformerConfig
+from passkrl.models.tiny import TinyTransformer
 from passkrl.models.tokenizer import CharTokenizer
 from passkrl.tasks.base import Problem
-from passkrl.train.config import TrainConfig
-from passkrl.train.policy import MazePolicy
-from passkrl.train.text_tasks import build_task
+from passkrl.train.policy import TinyPolicy
 
 PROMPT_END = "\x1f"
 """Closes the question (ASCII unit separator: never part of a question); the answer follows it."""
 ALPHABET = "".join(ch for ch in string.printable if ch not in "\t\r\x0b\x0c") + PROMPT_END
 """Printable ASCII, newline and :data:`PROMPT_END`; PAD, BOS and EOS come from the tokenizer."""
-
-
-def make_text_data(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
-    """Held-out problems first (test stream ``[seed, 1]``, validation stream ``[seed, 2]`` excluding the test
-    prompts), then training problems that exclude both; returns the training problems and the pool
-    ``cfg.eval_pool`` names.
-
-    ``n_test_problems`` problems per evaluation group (the reasoning-gym data set, or the maths kind) in each
-    pool and ``n_train_problems`` training problems, all distinct.
-    """
-    from passkrl.tasks.rows import distinct_problems
-    from passkrl.tasks.base import split_seed
-
-    task = build_task(cfg)
-    n_groups = len(getattr(task, "datasets", None) or getattr(task, "kinds", None) or (1,))
-    n_held_out = cfg.n_test_problems * n_groups
-    test = list(distinct_problems(task, n_held_out, split_seed(cfg.seed, "test"), set()))
-    seen = {p.question for p in test}
-    validation = list(distinct_problems(task, n_held_out, split_seed(cfg.seed, "validation"), seen))
-    seen |= {p.question for p in validation}
-    train = list(distinct_problems(task, cfg.n_train_problems, split_seed(cfg.seed, "train"), seen))
-    return train, (validation if cfg.eval_pool == "validation" else test)
 
 
 def encode_question(text: str) -> str:
@@ -67,8 +44,8 @@ def encode_question(text: str) -> str:
     return "".join(ch if ch in allowed else "?" for ch in text) + PROMPT_END
 
 
-class TextPolicy(MazePolicy):
-    """:class:`MazePolicy`'s sampling and log-probabilities over a task's bare questions and answers."""
+class TextPolicy(TinyPolicy):
+    """The tiny transformer (:class:`passkrl.train.policy.TinyPolicy`) on a task's bare questions and answers."""
 
     def __init__(self, model: TinyTransformer, tokenizer: CharTokenizer, max_new_tokens: int, task: Any):
         super().__init__(model, tokenizer, max_new_tokens)
@@ -76,9 +53,6 @@ class TextPolicy(MazePolicy):
 
     def _prompt_ids(self, problems: list) -> list[list[int]]:
         return [[self.tokenizer.bos_id] + self.tokenizer.encode(encode_question(p.meta["text"])) for p in problems]
-
-    def answer_limit(self, problems: list) -> int:
-        return self.max_new_tokens
 
     def eval_group(self, problem: Problem) -> Any:
         return problem.meta["group"]
@@ -112,18 +86,3 @@ def reference_answer(problem: Problem) -> str:
         raise ValueError(f"problem {problem.id!r} has no reference answer in printable ASCII ({answer!r}); "
                          "the tiny model cannot be warmed up on it")
     return answer
-
-
-def build_text_policy(cfg: TrainConfig, train: list[Problem], test: list[Problem]) -> TextPolicy:
-    """The tiny transformer sized for the task's questions and answers."""
-    torch.manual_seed(cfg.seed)
-    task = build_task(cfg)
-    problems = train + test
-    tokenizer = CharTokenizer(ALPHABET)
-    max_new = max(len(reference_answer(p)) for p in problems) + 4  # room for EOS and a few wrong characters
-    prompt_len = max(len(encode_question(p.meta["text"])) for p in problems) + 2
-    model = TinyTransformer(TinyTransformerConfig(
-        vocab_size=tokenizer.vocab_size, d_model=cfg.d_model, n_layers=cfg.n_layers, n_heads=cfg.n_heads,
-        d_ff=4 * cfg.d_model, max_seq_len=prompt_len + max_new + 8,
-    ))
-    return TextPolicy(model, tokenizer, max_new, task)

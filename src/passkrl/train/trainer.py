@@ -1,8 +1,9 @@
 """The embedded trainer: Pass@k Training of a tiny transformer on mazes, readable top to bottom.
 
-``--task`` other than ``maze`` swaps the data and the policy for a short-answer text task
+``--task`` other than ``maze`` swaps the problems and the policy for a short-answer text task
 (:mod:`passkrl.train.text_policy`: reasoning-gym's chain_sum / basic_arithmetic, generated maths);
-:func:`build` is the only place that knows which; the steps below are the same for all.
+:mod:`passkrl.train.training_task` is the only place that knows which, and :func:`build` asks it; the steps
+below are the same for all.
 
 One RL step (arXiv 2508.10751 §2, Algorithm in appendix C):
 
@@ -52,39 +53,28 @@ from passkrl.io import write_json_atomic
 from passkrl.metrics import distinct_wrong_answers, pass_at_k
 from passkrl.runs import RunDir
 from passkrl.train import checkpoint as ckpt
-from passkrl.train import text_policy
-from passkrl.train.config import EVAL_CHUNK_ROWS, TrainConfig, hashed_settings
-from passkrl.train.policy import Policy, build_policy
+from passkrl.train.config import TrainConfig, hashed_settings
+from passkrl.train.policy import Policy
 from passkrl.train.precision import autocast
+from passkrl.train.training_task import EVAL_CHUNK_ROWS, TrainingData
 from passkrl.train.warmup import settings_digest, warm_up, weights_path
 
 # ------------------------------------------------------------------------------------- data
 
 
-@dataclass(frozen=True)
-class MazeData:
-    train: list  # list[passkrl.tasks.maze.Maze], or list[passkrl.tasks.Problem] for a text --task
-    test: list
+MazeData = TrainingData
+"""The former name of :class:`passkrl.train.training_task.TrainingData` (it holds any task's problems)."""
 
 
-def make_data(cfg: TrainConfig) -> MazeData:
-    """Training mazes of the run's seed, and the first ``n_test_problems`` of each test size of the fixed held-out
-    pool ``eval_pool`` (the test pool, or the validation pool where settings are chosen)."""
-    from passkrl.tasks import maze
-
-    if cfg.task != "maze":
-        return MazeData(*text_policy.make_text_data(cfg))
-    train = maze.train_mazes(cfg.train_sizes, cfg.n_train_problems, cfg.seed)
-    test = maze.held_out_pool(cfg.test_sizes, cfg.n_test_problems, cfg.eval_pool)
-    return MazeData(train, test)
+def make_data(cfg: TrainConfig) -> TrainingData:
+    """The run's training problems and the held-out pool it evaluates on, as its task draws them."""
+    return cfg.training.make_data(cfg)
 
 
-def build(cfg: TrainConfig) -> tuple[MazeData, Policy]:
-    """The data and the policy of a run: the one place that knows which task and which model it is."""
+def build(cfg: TrainConfig) -> tuple[TrainingData, Policy]:
+    """The problems and the policy of a run, as its task builds them (:mod:`passkrl.train.training_task`)."""
     data = make_data(cfg)
-    if cfg.task != "maze":
-        return data, text_policy.build_text_policy(cfg, data.train, data.test)
-    return data, build_policy(cfg)
+    return data, cfg.training.build_policy(cfg, data)
 
 
 def step_generators(seed: int, step: int, purpose: int, replicate: int = 0) -> tuple[torch.Generator, np.random.Generator]:
@@ -102,14 +92,14 @@ def step_generators(seed: int, step: int, purpose: int, replicate: int = 0) -> t
 
 
 
-def evaluate(policy: Policy, mazes: list, cfg: TrainConfig, step: int) -> dict[str, Any]:
-    """Unbiased pass@1..pass@N on held-out mazes at the paper's sampling settings (T=1.0, top-p 0.95)."""
+def evaluate(policy: Policy, problems: list, cfg: TrainConfig, step: int) -> dict[str, Any]:
+    """Unbiased pass@1..pass@N on held-out problems at the paper's sampling settings (T=1.0, top-p 0.95)."""
     gen, _ = step_generators(cfg.seed, step, 1)
     n = cfg.eval_samples
     per_chunk = max(1, EVAL_CHUNK_ROWS // n)
-    correct_by_maze, entropies, wrong_distinct, sizes = [], [], [], []
-    for start in range(0, len(mazes), per_chunk):
-        chunk = mazes[start : start + per_chunk]
+    correct_by_problem, entropies, wrong_distinct, sizes = [], [], [], []
+    for start in range(0, len(problems), per_chunk):
+        chunk = problems[start : start + per_chunk]
         # no log-probabilities: only the entropies are needed, and the sampler reports them
         rollout = policy.sample(chunk, n, temperature=cfg.eval_temperature, top_p=cfg.eval_top_p, generator=gen,
                                 logprobs=False)
@@ -117,15 +107,16 @@ def evaluate(policy: Policy, mazes: list, cfg: TrainConfig, step: int) -> dict[s
             policy.add_logprobs(rollout)
         rewards = policy.score(chunk, rollout.answers, partial=False).reshape(len(chunk), n)  # [M, n]
         answers = np.array(rollout.answers, dtype=object).reshape(len(chunk), n)
-        correct_by_maze.extend(rewards.sum(axis=1).astype(int).tolist())
+        correct_by_problem.extend(rewards.sum(axis=1).astype(int).tolist())
         entropies.extend(rollout.mean_entropy.reshape(len(chunk), n).mean(axis=1).tolist())
         wrong_distinct.extend(distinct_wrong_answers(answers.tolist(), (rewards == 1).tolist()))
         sizes.extend(policy.eval_group(m) for m in chunk)  # maze size, or a text task's data set / kind
-    correct = np.array(correct_by_maze)
+    correct = np.array(correct_by_problem)
     ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= n]
     if n not in ks:
         ks.append(n)
-    result: dict[str, Any] = {"step": step, "n_mazes": len(mazes), "samples_per_maze": n}
+    # the record's keys are those of the maze's first runs, which every reader of a run directory knows
+    result: dict[str, Any] = {"step": step, "n_mazes": len(problems), "samples_per_maze": n}
     for k in ks:
         result[f"pass@{k}"] = float(np.mean(pass_at_k(n, correct, k)))
     result["entropy"] = float(np.mean(entropies))
@@ -135,7 +126,7 @@ def evaluate(policy: Policy, mazes: list, cfg: TrainConfig, step: int) -> dict[s
         rows = np.array(sizes) == size
         by_size[str(size)] = {f"pass@{k}": float(np.mean(pass_at_k(n, correct[rows], k))) for k in ks}
     result["by_size"] = by_size
-    # per maze, for intervals over test prompts (paired: every run meets the same held-out pool)
+    # per problem, for intervals over test prompts (paired: every run meets the same held-out pool)
     result["correct"] = correct.tolist()
     result["sizes"] = [int(size) if isinstance(size, (int, np.integer)) else size for size in sizes]  # text tasks: names
     return result
@@ -149,7 +140,7 @@ NOT_SEEN_AT_STEP_0 = ("out", "resume", "progress", "stop_after", "rl_seed", "est
 and the evaluation settings, and its draws come from ``(seed, 0, eval)``, never from ``--rl-seed``."""
 
 
-def evaluate_cached(policy: Policy, mazes: list, cfg: TrainConfig, weights: Path) -> dict[str, Any]:
+def evaluate_cached(policy: Policy, problems: list, cfg: TrainConfig, weights: Path) -> dict[str, Any]:
     """The step-0 evaluation of the cached weights ``weights`` (the warm-up's, or the Pass@1 phase's), cached
     beside them: every RL run that starts from them (any estimator, any replicate) would compute exactly this,
     so only the first one does.
@@ -158,7 +149,7 @@ def evaluate_cached(policy: Policy, mazes: list, cfg: TrainConfig, weights: Path
     the weights file's size and modification time, so a rebuilt warm-up is evaluated afresh.
     """
     if not weights.exists():
-        return evaluate(policy, mazes, cfg, step=0)
+        return evaluate(policy, problems, cfg, step=0)
     stat = weights.stat()
     settings = hashed_settings(cfg, (f.name for f in dataclasses.fields(cfg) if f.name not in NOT_SEEN_AT_STEP_0))
     settings["weights"] = f"{stat.st_size}:{stat.st_mtime_ns}"
@@ -170,7 +161,7 @@ def evaluate_cached(policy: Policy, mazes: list, cfg: TrainConfig, weights: Path
             return result
         except (OSError, ValueError) as err:  # a damaged entry is recomputed, never fatal
             print(f"step-0 evaluation: ignoring unreadable cache entry {path} ({type(err).__name__})")
-    result = evaluate(policy, mazes, cfg, step=0)
+    result = evaluate(policy, problems, cfg, step=0)
     try:
         write_json_atomic(path, result)
     except OSError as err:  # a read-only or full cache costs the next run this evaluation, nothing else
@@ -185,7 +176,7 @@ def evaluate_cached(policy: Policy, mazes: list, cfg: TrainConfig, weights: Path
 class Batch:
     """The groups an RL step trains on: ``P`` prompts, ``n`` scored answers each."""
 
-    mazes: list
+    problems: list
     rollout: Any  # passkrl.train.policy.Rollout
     rewards_pn: np.ndarray  # [P, n] rewards the estimator sees (noise included)
     solved_pn: np.ndarray  # [P, n] 1 where the verifier says solved
@@ -193,7 +184,7 @@ class Batch:
     score_s: float  # seconds spent in the verifier
 
 
-def collect_batch(policy: Policy, data: MazeData, cfg: TrainConfig, step: int) -> Batch:
+def collect_batch(policy: Policy, data: TrainingData, cfg: TrainConfig, step: int) -> Batch:
     """Steps 1 and 2: sample and score ``n_prompts`` groups.
 
     With ``--dynamic-sampling`` (DAPO, arXiv 2503.14476 §3.2) groups whose rewards are all equal, which
@@ -209,24 +200,25 @@ def collect_batch(policy: Policy, data: MazeData, cfg: TrainConfig, step: int) -
     order = rollout_rng.choice(len(data.train), size=min(len(data.train), cfg.n_prompts * rounds), replace=False)
     kept: list[tuple] = []  # (round, index in that round, rewards [n], solved [n]) of each group
     spare: list[tuple] = []
-    rounds_sampled: list[tuple] = []  # (mazes, rollout) of each round
+    rounds_sampled: list[tuple] = []  # (problems, rollout) of each round
     counts = {"all_wrong": 0, "mixed": 0, "all_right": 0}
     score_s = 0.0
     for start in range(0, len(order), cfg.n_prompts):
-        mazes = [data.train[i] for i in order[start : start + cfg.n_prompts]]
+        problems = [data.train[i] for i in order[start : start + cfg.n_prompts]]
         # log-probabilities later, for the groups kept only (most sampled groups are dropped)
-        rollout = policy.sample(mazes, cfg.n_rollouts, temperature=cfg.temperature, top_p=1.0, generator=rollout_gen,
+        rollout = policy.sample(problems, cfg.n_rollouts, temperature=cfg.temperature, top_p=1.0, generator=rollout_gen,
                                 logprobs=False)
-        rounds_sampled.append((mazes, rollout))
+        rounds_sampled.append((problems, rollout))
         scoring = time.perf_counter()
-        rewards_pn = policy.score(mazes, rollout.answers, partial=cfg.partial_credit).reshape(len(mazes), cfg.n_rollouts)
+        rewards_pn = policy.score(problems, rollout.answers, partial=cfg.partial_credit)
+        rewards_pn = rewards_pn.reshape(len(problems), cfg.n_rollouts)
         score_s += time.perf_counter() - scoring
         solved_pn = (rewards_pn == 1.0).astype(np.float64)  # partial credit is 1 exactly when solved
         if cfg.reward_noise > 0:  # noise rewards (§3.1): a share of the wrong answers is rewarded
             flip = (noise_rng.random(rewards_pn.shape) < cfg.reward_noise) & (solved_pn == 0)
             rewards_pn = np.where(flip, 1.0, rewards_pn)
         n_solved = solved_pn.sum(axis=1)
-        for i in range(len(mazes)):
+        for i in range(len(problems)):
             counts["all_wrong" if n_solved[i] == 0 else "all_right" if n_solved[i] == cfg.n_rollouts else "mixed"] += 1
             informative = rewards_pn[i].max() > rewards_pn[i].min()
             group = (len(rounds_sampled) - 1, i, rewards_pn[i], solved_pn[i])
@@ -239,21 +231,22 @@ def collect_batch(policy: Policy, data: MazeData, cfg: TrainConfig, step: int) -
     sampled["groups_sampled"] = n_groups
     sampled["rounds"] = len(rounds_sampled)
     if cfg.dynamic_sampling:  # the chosen groups, in the order they were chosen, joined into one rollout
-        mazes = [rounds_sampled[r][0][i] for r, i, _, _ in groups]
+        problems = [rounds_sampled[r][0][i] for r, i, _, _ in groups]
         rollout = concat([rounds_sampled[r][1].groups([i]) for r, i, _, _ in groups])
     else:  # the one round as sampled
-        mazes, rollout = rounds_sampled[0]
+        problems, rollout = rounds_sampled[0]
     with autocast(cfg.precision):  # the update's own computation, so that the first ratio is 1 up to rounding
         policy.add_logprobs(rollout)  # one pass over the trained batch: old log-probs and entropies
-    return Batch(mazes, rollout, np.stack([g[2] for g in groups]), np.stack([g[3] for g in groups]), sampled, score_s)
+    return Batch(problems, rollout, np.stack([g[2] for g in groups]), np.stack([g[3] for g in groups]), sampled,
+                 score_s)
 
 
-def rl_step(policy: Policy, optimizer: torch.optim.Optimizer, data: MazeData, cfg: TrainConfig,
+def rl_step(policy: Policy, optimizer: torch.optim.Optimizer, data: TrainingData, cfg: TrainConfig,
             schedule: KSchedule, step: int) -> dict[str, Any]:
     started = time.perf_counter()
     k = schedule.k_at(step)
 
-    # 1.-2. rollout and reward: n_prompts mazes x n_rollouts answers, scored by the verifier
+    # 1.-2. rollout and reward: n_prompts problems x n_rollouts answers, scored by the verifier
     policy.model.eval()
     batch = collect_batch(policy, data, cfg, step)
     rollout, rewards_pn, solved_pn = batch.rollout, batch.rewards_pn, batch.solved_pn
@@ -339,7 +332,7 @@ def lr_at(cfg: TrainConfig, optimizer_step: int) -> float:
     return cfg.lr
 
 
-def sharpen(policy: Policy, data: MazeData, cfg: TrainConfig) -> list[dict[str, Any]]:
+def sharpen(policy: Policy, data: TrainingData, cfg: TrainConfig) -> list[dict[str, Any]]:
     """The Pass@1 phase (:mod:`passkrl.train.pass1_phase`): ``pass1_steps`` steps of GRPO from the policy's
     (warm-up) weights, loaded from the cache when it holds them.
 
@@ -368,7 +361,7 @@ def sharpen(policy: Policy, data: MazeData, cfg: TrainConfig) -> list[dict[str, 
     return records
 
 
-def start_policy(policy: Policy, data: MazeData, cfg: TrainConfig) -> dict[str, Any]:
+def start_policy(policy: Policy, data: TrainingData, cfg: TrainConfig) -> dict[str, Any]:
     """The policy the compared RL phase starts from, built or loaded from the cache, with its evaluations.
 
     Warm-up (supervised, :mod:`passkrl.train.warmup`), evaluated; then, with ``pass1_steps``, the Pass@1 phase

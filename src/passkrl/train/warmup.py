@@ -26,10 +26,10 @@ from passkrl.train.precision import autocast, resolve
 
 WARMUP_FIELDS = ("task", "model", "max_new_tokens", "seed", "train_sizes", "n_train_problems", "d_model", "n_layers",
                  "n_heads", "warmup_steps", "warmup_batch_size", "warmup_lr")
-"""What the warm-up depends on (hashed under their former names, :func:`passkrl.train.config.hashed_name`). For the maze, not the test sizes or the number of test mazes: the held-out
-pool is fixed and training excludes all of it (``passkrl.tasks.maze.held_out_pool``)."""
-TEXT_TASK_FIELDS = ("n_test_problems", "task_options", "partial_credit")
-"""A text task's training problems exclude its test problems, so for it these count too."""
+"""What the warm-up depends on for every task; a task adds its own (``warmup_fields`` of
+:mod:`passkrl.train.training_task`: nothing for the maze, whose held-out pool is fixed and excluded from
+training, the held-out settings for a text task). Renamed settings are hashed under their former names
+(:func:`passkrl.train.config.hashed_name`)."""
 CACHE_VERSION = 3  # 2: rotary positions, the fixed held-out maze pool; 3: training excludes the test and validation pools
 
 
@@ -43,7 +43,7 @@ def settings_digest(settings: dict, length: int = 16) -> str:
 
 
 def cache_key(cfg: TrainConfig) -> str:
-    fields = WARMUP_FIELDS + (TEXT_TASK_FIELDS if cfg.task != "maze" else ())
+    fields = WARMUP_FIELDS + cfg.training.warmup_fields
     settings: dict = hashed_settings(cfg, fields)
     settings["version"] = CACHE_VERSION
     precision = resolve(cfg.precision)
@@ -59,7 +59,7 @@ def weights_path(cfg: TrainConfig) -> Path:
     return cache_dir() / f"{cache_key(cfg)}.pt"
 
 
-def warm_up(policy, train_mazes: list, cfg: TrainConfig) -> bool:
+def warm_up(policy, train_problems: list, cfg: TrainConfig) -> bool:
     """Load the cached warm-up for these settings or train it; returns True if it came from the cache."""
     path = weights_path(cfg)
     if path.exists():
@@ -83,7 +83,7 @@ def warm_up(policy, train_mazes: list, cfg: TrainConfig) -> bool:
         scale = min(1.0, (step + 1) / 20) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.warmup_steps))))
         for group in optimizer.param_groups:
             group["lr"] = cfg.warmup_lr * scale
-        batch = [train_mazes[i] for i in rng.choice(len(train_mazes), size=cfg.warmup_batch_size, replace=False)]
+        batch = [train_problems[i] for i in rng.choice(len(train_problems), size=cfg.warmup_batch_size, replace=False)]
         with autocast(cfg.precision):
             loss = policy.supervised_loss(batch)
         optimizer.zero_grad(set_to_none=True)
