@@ -432,3 +432,15 @@ def test_verl_rows_and_compute_score(mazes):
 def test_an_absurd_maze_size_is_refused_before_any_allocation():
     with pytest.raises(ValueError, match="maze size must be at most 4095"):
         M.generate_maze(10**9 + 1, np.random.default_rng(0))
+
+
+def test_the_held_out_pool_is_fixed_and_nested():
+    small = M.held_out_pool((7, 9), 8)
+    large = M.held_out_pool((9, 7, 11), 64)
+    assert [m.size for m in small] == [7] * 8 + [9] * 8
+    by_size = {s: [m.grid for m in large if m.size == s] for s in (7, 9, 11)}
+    assert [m.grid for m in small if m.size == 7] == by_size[7][:8]  # a larger evaluation extends a smaller one
+    assert [m.grid for m in small if m.size == 9] == by_size[9][:8]
+    assert len({m.grid for m in large}) == len(large)
+    with pytest.raises(ValueError, match=r"held-out mazes per size must be an int in \[1, 512\], got 513"):
+        M.held_out_pool((7,), M.TEST_POOL_MAX + 1)

@@ -1,7 +1,9 @@
-"""End to end: the --smoke pipeline, bit-identical resume (also after kill -9), clear errors."""
+"""The trainer end to end: the --smoke pipeline, bit-identical resume (also after kill -9), clear errors, the cached
+step-0 evaluation, RL replicates of one warm-up, and DAPO's dynamic sampling."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -10,10 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from passkrl.cli import main
+from passkrl.train.config import TrainConfig, resolve
+from passkrl.train.trainer import build, collect_batch
 
 
 @pytest.fixture(autouse=True)
@@ -182,7 +187,6 @@ def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, monkeypatch, 
 def test_the_step_0_cache_names_are_pinned(settings, digest, tmp_path, monkeypatch):
     # Cached step-0 evaluations are found again by these names: a renamed setting keeps hashing under the name it had.
     from passkrl.train import trainer
-    from passkrl.train.config import TrainConfig
 
     weights = tmp_path / "warm.pt"
     weights.write_bytes(b"x" * 10)
@@ -212,11 +216,8 @@ def test_a_cache_that_cannot_be_written_still_trains(tmp_path, monkeypatch, caps
 def test_evaluation_reports_the_samplers_entropies_as_a_second_pass_would():
     """The evaluation takes each answer's entropy from the sampler; a policy whose sampler does not
     report it (NaN) gets the no-grad pass instead. Both give the same answers and entropies."""
-    import numpy as np
-
     from passkrl.tasks import maze
     from passkrl.train import trainer
-    from passkrl.train.config import TrainConfig
     from passkrl.train.training_task import MAZE
 
     cfg = TrainConfig(d_model=32, n_layers=1, n_heads=2, test_sizes="7,9", eval_samples=4, progress=False)
@@ -243,55 +244,6 @@ def test_evaluation_reports_the_samplers_entropies_as_a_second_pass_would():
     assert abs(fast["entropy"] - second_pass["entropy"]) < 1e-5
 
 
-def test_the_warm_up_loss_run_one_prompt_length_at_a_time_is_the_padded_batchs_loss():
-    """supervised_loss skips the padding between maze sizes; the mean token cross-entropy and its
-    gradient are those of the whole batch left-padded together."""
-    from passkrl.tasks import maze
-    from passkrl.train.config import TrainConfig
-    from passkrl.train.training_task import MAZE
-
-    cfg = TrainConfig(d_model=32, n_layers=2, n_heads=2, train_sizes="7,9,11", test_sizes="11", progress=False)
-    policy = MAZE.build_policy(cfg)
-    mazes = maze.held_out_pool([7, 9, 11], 3)
-    mazes = [mazes[i] for i in (0, 4, 8, 1, 5, 2)]  # sizes interleaved
-
-    prompts = policy._prompt_ids(mazes)
-    answers = [policy.tokenizer.encode(m.solution) + [policy.tokenizer.eos_id] for m in mazes]
-    width = max(len(p) + len(a) for p, a in zip(prompts, answers))
-    ids = torch.full((len(mazes), width), policy.tokenizer.pad_id, dtype=torch.long)
-    target = torch.zeros_like(ids)
-    for row, (p, a) in enumerate(zip(prompts, answers)):
-        ids[row, width - len(p) - len(a):] = torch.tensor(p + a)
-        target[row, width - len(a):] = 1
-    logprobs, _ = policy.model.sequence_logprobs(ids, (ids != policy.tokenizer.pad_id).long(), target)
-    padded = -(logprobs * target).sum() / target.sum()
-    padded_grads = torch.autograd.grad(padded, list(policy.model.parameters()))
-
-    grouped = policy.supervised_loss(mazes)
-    grouped_grads = torch.autograd.grad(grouped, list(policy.model.parameters()))
-    assert len({len(p) for p in prompts}) == 3
-    torch.testing.assert_close(grouped, padded, rtol=1e-5, atol=1e-6)
-    for g, p in zip(grouped_grads, padded_grads):
-        torch.testing.assert_close(g, p, rtol=1e-4, atol=1e-6)
-
-
-def test_precision_resolves_and_keeps_float32_cache_keys():
-    """float32 warm-ups keep their cache keys; bfloat16 gets its own; a bad value names the option."""
-    from passkrl.train.config import TrainConfig
-    from passkrl.train.precision import autocast, resolve
-    from passkrl.train.warmup import cache_key
-
-    assert resolve("float32") == "float32" and resolve("bfloat16") == "bfloat16"
-    assert resolve("auto") in ("float32", "bfloat16")
-    base = TrainConfig(progress=False)
-    assert cache_key(base) == cache_key(TrainConfig(precision="float32", progress=False))
-    assert cache_key(base) != cache_key(TrainConfig(precision="bfloat16", progress=False))
-    with autocast("bfloat16"):
-        assert torch.is_autocast_enabled("cpu")
-    with pytest.raises(ValueError, match="--precision"):
-        TrainConfig(precision="half", progress=False).validate()
-
-
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_the_first_mini_batch_is_on_policy_in_either_precision(tmp_path, precision):
     """The old log-probabilities come from the update's own computation: |log ratio| ~ 0 at the first
@@ -299,3 +251,82 @@ def test_the_first_mini_batch_is_on_policy_in_either_precision(tmp_path, precisi
     assert main(["train", "--smoke", "--no-progress", "--precision", precision, "--out", str(tmp_path / "run")]) == 0
     ratios = [r["first_log_ratio"] for r in train_records(tmp_path / "run") if r["kind"] == "train"]
     assert ratios and max(ratios) < 1e-4
+
+
+def test_rl_replicates_share_the_warm_up_and_differ_in_rl(tmp_path, capsys):
+    runs = {}
+    for rl_seed in (0, 1):
+        out = tmp_path / f"r{rl_seed}"
+        assert main(["train", "--smoke", "--no-progress", "--rl-seed", str(rl_seed), "--out", str(out)]) == 0
+        runs[rl_seed] = train_records(out)
+    assert "reusing cached weights" in capsys.readouterr().out  # the second replicate reused the first's warm-up
+    before = [r for r in runs[0] if r["kind"] == "eval"][0], [r for r in runs[1] if r["kind"] == "eval"][0]
+    assert before[0]["correct"] == before[1]["correct"]  # same warm-up, same step-0 evaluation
+    train = [[r for r in runs[s] if r["kind"] == "train"] for s in (0, 1)]
+    assert [r["completion_tokens"] for r in train[0]] != [r["completion_tokens"] for r in train[1]]
+
+
+class ScriptedRewards:
+    """The real smoke policy, with the verifier replaced by a script: a maze's group is all-right,
+    all-wrong or mixed according to its grid, so the test knows which groups dynamic sampling keeps."""
+
+    def __init__(self, policy, kind_of):
+        self._policy, self.kind_of = policy, kind_of
+
+    def __getattr__(self, name):
+        return getattr(self._policy, name)
+
+    def score(self, mazes, answers, *, partial):
+        n = len(answers) // len(mazes)
+        rows = []
+        for maze in mazes:
+            kind = self.kind_of(maze)
+            rows.append(np.ones(n) if kind == "right" else np.zeros(n) if kind == "wrong" else np.arange(n) % 2)
+        return np.concatenate(rows).astype(float)
+
+
+def test_dynamic_sampling_drops_equal_groups_and_refills_the_batch():
+    cfg = resolve(TrainConfig(smoke=True, dynamic_sampling=True, dynamic_max_rounds=4, n_prompts=4))
+    data, policy = build(cfg)
+    policy.model.eval()
+    kind = {m.grid: ("mixed" if i % 3 == 0 else "right" if i % 3 == 1 else "wrong") for i, m in enumerate(data.train)}
+    scripted = ScriptedRewards(policy, lambda m: kind[m.grid])
+    forward_rows = []  # rows of every log-probability pass: only the kept groups are scored, once
+    real_token_logprobs = policy.token_logprobs
+    policy.token_logprobs = lambda rollout: forward_rows.append(len(rollout.answers)) or real_token_logprobs(rollout)
+    batch = collect_batch(scripted, data, cfg, step=0)
+    del policy.token_logprobs
+    assert forward_rows == [cfg.n_prompts * cfg.n_rollouts]
+    assert len(batch.problems) == cfg.n_prompts and batch.rewards_pn.shape == (cfg.n_prompts, cfg.n_rollouts)
+    assert all(kind[m.grid] == "mixed" for m in batch.problems)  # only groups with a gradient were kept
+    assert batch.sampled["groups_sampled"] > cfg.n_prompts and batch.sampled["rounds"] >= 2
+    # the rollout rows still belong to the kept mazes: re-sampling is not needed, answers move with their maze
+    assert batch.rollout.completion_ids.shape[0] == cfg.n_prompts * cfg.n_rollouts
+    assert len(batch.rollout.answers) == cfg.n_prompts * cfg.n_rollouts
+    lp, entropy = policy.token_logprobs(batch.rollout)
+    torch.testing.assert_close(lp, batch.rollout.old_logprobs, atol=1e-5, rtol=0)
+    mask = batch.rollout.completion_mask
+    np.testing.assert_allclose(batch.rollout.mean_entropy,
+                               ((entropy * mask).sum(1) / mask.sum(1).clamp(min=1)).detach().numpy(), atol=1e-6)
+
+    # without any mixed group, the batch is filled with the dropped ones after the last round
+    hopeless = ScriptedRewards(policy, lambda m: "wrong")
+    batch = collect_batch(hopeless, data, cfg, step=0)
+    assert batch.rewards_pn.shape == (cfg.n_prompts, cfg.n_rollouts) and batch.rewards_pn.sum() == 0
+    assert batch.sampled["rounds"] == 4 and batch.sampled["all_wrong"] == 1.0
+
+    # off: one round, every group kept
+    plain = collect_batch(scripted, data, dataclasses.replace(cfg, dynamic_sampling=False), step=0)
+    assert plain.sampled["rounds"] == 1 and plain.sampled["groups_sampled"] == cfg.n_prompts
+
+
+def test_dynamic_sampling_run_resumes_bit_identically(tmp_path):
+    args = ["--smoke", "--no-progress", "--dynamic-sampling", "--rl-steps", "4"]
+    straight, pieces = tmp_path / "a", tmp_path / "b"
+    assert main(["train", *args, "--out", str(straight)]) == 0
+    assert main(["train", *args, "--out", str(pieces), "--stop-after", "2"]) == 130
+    assert main(["train", "--resume", str(pieces), "--no-progress"]) == 0
+    a = torch.load(straight / "checkpoint.pt", weights_only=False)["model"]
+    b = torch.load(pieces / "checkpoint.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[name], b[name]) for name in a)
+    assert train_records(straight) == train_records(pieces)

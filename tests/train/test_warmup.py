@@ -1,14 +1,17 @@
-"""The warm-up's cache: its key names the settings the warm-up depends on, and keeps its value across releases."""
+"""The warm-up and its cache: the key names the settings the warm-up depends on and keeps its value across
+releases; a cached warm-up is reused, a damaged one rebuilt."""
 
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
+import torch
 
-from passkrl.train.config import TrainConfig
+from passkrl.train.config import TrainConfig, resolve
 from passkrl.train.pass1_phase import phase_key
-from passkrl.train.warmup import cache_key
+from passkrl.train.trainer import build
+from passkrl.train.warmup import cache_key, warm_up, weights_path
 
 MAZE = TrainConfig(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64,
                    seed=3)
@@ -28,12 +31,49 @@ def test_cache_keys_are_pinned(cfg, warm_up, pass1):
     assert phase_key(cfg) == f"{warm_up}-pass1-{pass1}"
 
 
-def test_the_maze_warm_up_ignores_the_held_out_settings_and_a_text_task_s_does_not():
-    # The maze's held-out pool is fixed and training excludes all of it; a text task draws its training
-    # problems around its test problems, so their number and the task's options count.
-    for change in (dict(n_test_problems=32), dict(test_sizes=(7,)), dict(eval_samples=4), dict(estimator="grpo")):
-        assert cache_key(dataclasses.replace(MAZE, **change)) == cache_key(MAZE)
-    for change in (dict(n_train_problems=2000), dict(train_sizes=(9,)), dict(seed=4), dict(warmup_lr=1e-3)):
-        assert cache_key(dataclasses.replace(MAZE, **change)) != cache_key(MAZE)
+def test_a_text_tasks_warm_up_depends_on_its_held_out_settings():
+    # a text task draws its training problems around its test problems, so their number and the task's options count
     for change in (dict(n_test_problems=32), dict(task_options="{}"), dict(partial_credit=False)):
         assert cache_key(dataclasses.replace(TEXT, **change)) != cache_key(TEXT)
+    assert cache_key(dataclasses.replace(TEXT, eval_samples=4)) == cache_key(TEXT)
+
+
+def test_the_mazes_test_pool_is_not_part_of_the_warm_up_key():
+    # the maze's held-out pool is fixed and training excludes all of it
+    base = resolve(TrainConfig(smoke=True))
+    key = cache_key(base)
+    for change in (dict(n_test_problems=64), dict(test_sizes="7,9,11,13,15"), dict(rl_seed=3), dict(eval_samples=32)):
+        assert cache_key(dataclasses.replace(base, **change)) == key, change
+    for change in (dict(train_sizes="9"), dict(seed=1), dict(warmup_steps=41), dict(n_train_problems=300)):
+        assert cache_key(dataclasses.replace(base, **change)) != key, change
+    # the training data does not move when the evaluation grows
+    a, _ = build(base)
+    b, _ = build(dataclasses.replace(base, n_test_problems=200, test_sizes="7,9,11"))
+    assert [m.grid for m in a.train] == [m.grid for m in b.train]
+
+
+def test_warm_up_cache_is_kept_apart_per_task():
+    pytest.importorskip("reasoning_gym")
+    pytest.importorskip("math_verify")
+    maze = resolve(TrainConfig(smoke=True))
+    keys = {cache_key(maze)}
+    for task in ("chain_sum", "basic_arithmetic", "maths"):
+        keys.add(cache_key(resolve(TrainConfig(task=task, smoke=True))))
+    keys.add(cache_key(resolve(TrainConfig(task="chain_sum", smoke=True, task_options='{"max_terms": 2}'))))
+    assert len(keys) == 5
+
+
+def test_a_cached_warm_up_is_reused_and_a_damaged_one_rebuilt(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PASSKRL_CACHE", str(tmp_path))
+    cfg = resolve(TrainConfig(smoke=True, warmup_steps=3, progress=False))
+    data, policy = build(cfg)
+    assert warm_up(policy, data.train, cfg) is False and weights_path(cfg).is_file()
+    trained = {name: p.detach().clone() for name, p in policy.model.named_parameters()}
+    _, fresh = build(cfg)
+    assert warm_up(fresh, data.train, cfg) is True and "reusing cached weights" in capsys.readouterr().out
+    assert all(torch.equal(p, trained[name]) for name, p in fresh.model.named_parameters())
+    weights_path(cfg).write_bytes(b"not a state dict")
+    _, again = build(cfg)
+    assert warm_up(again, data.train, cfg) is False
+    assert "ignoring unreadable cache entry" in capsys.readouterr().out
+    assert all(torch.equal(p, trained[name]) for name, p in again.model.named_parameters())  # the same seed, rebuilt
