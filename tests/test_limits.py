@@ -62,6 +62,6 @@ def test_free_disk_is_that_of_the_nearest_existing_ancestor(tmp_path, monkeypatc
 def test_a_file_larger_than_the_free_disk_is_refused_naming_where(monkeypatch, tmp_path):
     monkeypatch.setattr(limits, "free_disk_bytes", lambda path: 2**20)
     limits.require_disk(2**20, tmp_path, request="--n 5", what="rows")
-    with pytest.raises(ValueError, match=r"^--n 500: needs about 2\.0 MiB of disk \(rows\); the file system of '.*' has "
-                                         r"1\.0 MiB free\. Ask for less\.$"):
+    with pytest.raises(ValueError, match=r"^--n 500: needs about 2\.0 MiB of disk \(rows\); the file system of "
+                                         r"'.*' has 1\.0 MiB free\. Ask for less\.$"):
         limits.require_disk(2**21, tmp_path / "out.jsonl", request="--n 500", what="rows")

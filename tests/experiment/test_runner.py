@@ -1,8 +1,10 @@
-"""The experiment runner's workers and directories under kills and concurrent studies."""
+"""The experiment runner: each arm's config, run directories named by settings alone, resumable execution, and
+workers and directories under kills and concurrent studies."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -12,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from passkrl.cli.experiment import run_study
+from passkrl.cli.experiment import parse_settings, run_study
+from passkrl.experiment import runner
 from passkrl.experiment.runner import run_dir_for
+from passkrl.experiment.studies import get_study
 from passkrl.runs import directory_lock
 from passkrl.train.config import TrainConfig
+from tests.experiment.tiny_study import TINY
 
 PARENT = """
 import os, sys, time
@@ -131,3 +136,40 @@ def test_ctrl_c_stops_a_study_cleanly(tmp_path, to):
     assert workers and not any(_alive(pid) for pid in workers)
     with directory_lock(out, "experiment directory"):  # free: taken at once
         pass
+
+
+def test_partly_finished_study_trains_only_the_missing_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("PASSKRL_CACHE", str(tmp_path / "cache"))
+    study = get_study("transfer")
+    settings = parse_settings([f"{k}={v}" for k, v in TINY.items()])
+    specs = runner.plan(study, 1, quick=False, out=tmp_path, base=settings)
+    runner.execute(specs[:1], jobs=1, log=lambda _: None)
+    assert specs[0].finished and not specs[1].finished
+    done = []
+    runner.execute(specs, jobs=1, log=lambda _: None, on_done=lambda spec, _: done.append(spec.arm.label))
+    assert done == ["pass@k then pass@1"]
+    # the schedule switches objective halfway: k = 8 for steps 1-2, then k = 1
+    records = [json.loads(line) for line in (specs[1].run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["k"] for r in records if r["kind"] == "train" and r.get("phase") != "pass1"] == [8, 8, 1, 1]
+
+
+def test_a_studys_own_settings_come_before_set_quick_and_the_arm():
+    main = get_study("main")
+    assert main.settings == {"n_test_problems": 512, "eval_samples": 64}
+    full = runner.plan(main, 1, quick=False, out=Path("/x"))
+    assert {s.config.n_test_problems for s in full} == {512}
+    assert {s.config.n_test_problems for s in runner.plan(main, 1, quick=True, out=Path("/x"))} == {32}
+    explicit = runner.plan(main, 1, quick=False, out=Path("/x"), base={"n_test_problems": 64})
+    assert {s.config.n_test_problems for s in explicit} == {64}
+    # the larger pool is another run: the other studies' pass@1 arm is not silently reused for it
+    expl = {s.arm.label: s.run_dir for s in runner.plan(get_study("exploration"), 1, quick=False, out=Path("/x"))}
+    assert {s.arm.label: s.run_dir for s in full}["pass@1"] != expl["pass@1"]
+
+
+def test_bad_plans_are_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="--seeds must be at least 1"):
+        runner.plan(get_study("main"), 0, quick=True, out=tmp_path)
+    with pytest.raises(ValueError, match="--replicates must be at least 1"):
+        runner.plan(get_study("main"), 1, quick=True, out=tmp_path, replicates=0)
+    with pytest.raises(ValueError, match="--jobs must be at least 1"):
+        runner.choose_jobs(0, 3)

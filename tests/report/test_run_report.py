@@ -41,3 +41,15 @@ def test_a_run_with_a_pass1_phase_has_a_row_after_each_phase():
     two = format_before_after({"before": record, "after": after, "pass1_steps": 0})
     assert [line.split("  ")[0] for line in two.splitlines() if line.startswith("after")] == ["after warm-up",
                                                                                             "after RL (step 10)"]
+
+
+def test_results_are_broken_down_by_maze_size_or_by_a_text_tasks_group():
+    def by(groups):
+        return {group: {"pass@1": 0.5, "pass@2": 0.75, "pass@4": 1.0} for group in groups}
+
+    maze, text = summary("maze"), summary("maths")
+    for run, groups in ((maze, ("7", "9")), (text, ("arithmetic", "algebra"))):
+        run["before"]["by_size"] = run["after"]["by_size"] = by(groups)
+    assert "\nby size: pass@1 and pass@4" in format_before_after(maze)
+    assert "\nby group: pass@1 and pass@4" in format_before_after(text)
+    assert "  algebra " in format_before_after(text)

@@ -1,4 +1,5 @@
-r"""The one extraction rule every task shares: the last complete ``<answer>`` block, else the last balanced ``\boxed{}``."""
+r"""The one extraction rule every task shares: the last complete ``<answer>`` block, else the last balanced
+``\boxed{}``."""
 
 from __future__ import annotations
 
