@@ -1,4 +1,5 @@
-"""The package's shape: no import cycles, and no library module importing a command-line module."""
+"""The package's shape: no import cycles, no library module importing a command-line module, a map in docs that
+names every module, and tests laid out as that page says (a test file per module, the exceptions listed)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "passkrl"
+TESTS = Path(__file__).resolve().parent
+DOCS_MAP = PACKAGE.parents[1] / "docs" / "README.md"
 
 
 def _module_name(path: Path) -> str:
@@ -91,6 +94,80 @@ def test_the_import_graph_has_no_cycles():
 
 
 def test_the_package_map_in_docs_names_every_module():
-    text = (PACKAGE.parents[1] / "docs" / "README.md").read_text(encoding="utf-8")
+    text = DOCS_MAP.read_text(encoding="utf-8")
     missing = sorted(name for name in MODULES if name != "passkrl" and f"`{name.removeprefix('passkrl.')}`" not in text)
     assert missing == []
+
+
+
+# ------------------------------------------------------------------------------------- the tests' layout
+
+WITHOUT_A_TEST_FILE = {
+    "passkrl": "the version and the package's docstring",
+    "passkrl.models": "a package docstring",
+    "passkrl.train": "a package docstring", "passkrl.report": "a package docstring",
+    "passkrl.experiment": "a package docstring", "passkrl.integrations": "a package docstring",
+    "passkrl.cli.__main__": "one line, run by tests/cli/test_cli.py",
+}
+"""Modules whose content is a docstring or one line (docs/README.md lists them)."""
+OF_NO_SINGLE_MODULE = ("test_layout.py", "test_benchmarks.py", "cli/test_bad_input_property.py",
+                       "tasks/test_scorer_robustness.py", "integrations/test_examples.py",
+                       "integrations/test_vision.py")
+"""Test files of the whole package or of one property across it (docs/README.md lists them)."""
+
+
+def expected_test_file(module: str) -> Path:
+    """Where the tests of ``module`` live: ``tests/<room>/test_<module>.py``; a package's ``__init__`` in
+    ``tests/<package>/test_<package>.py``."""
+    parts = module.split(".")[1:]
+    if MODULES[module].name == "__init__.py":
+        return TESTS.joinpath(*parts, f"test_{parts[-1] if parts else 'passkrl'}.py")
+    return TESTS.joinpath(*parts[:-1], f"test_{parts[-1]}.py")
+
+
+def module_of(test_file: Path) -> str | None:
+    """The module a test file follows: its own name's, or for ``test_<module>_<aspect>.py`` the longest
+    ``<module>`` that exists; None if there is none."""
+    files = {expected_test_file(name): name for name in MODULES}
+    if test_file in files:
+        return files[test_file]
+    words = test_file.stem.split("_")[1:]
+    for cut in range(len(words) - 1, 0, -1):
+        candidate = test_file.with_name("test_" + "_".join(words[:cut]) + ".py")
+        if candidate in files:
+            return files[candidate]
+    return None
+
+
+TEST_FILES = sorted(p for p in TESTS.rglob("test_*.py") if "__pycache__" not in p.parts)
+
+
+def test_every_test_file_follows_a_module_or_is_listed():
+    stray = [str(p.relative_to(TESTS)) for p in TEST_FILES
+             if module_of(p) is None and str(p.relative_to(TESTS)) not in OF_NO_SINGLE_MODULE]
+    assert stray == []
+
+
+def test_every_module_has_its_test_file_or_is_listed():
+    untested = sorted(name for name in MODULES
+                      if name not in WITHOUT_A_TEST_FILE and not expected_test_file(name).is_file())
+    assert untested == []
+
+
+def test_the_exceptions_are_current_and_documented():
+    text = DOCS_MAP.read_text(encoding="utf-8")
+    for name in WITHOUT_A_TEST_FILE:
+        assert name in MODULES and not expected_test_file(name).is_file(), f"{name} is gone or has a test file now"
+        assert f"`{name.removeprefix('passkrl.') if name != 'passkrl' else name}`" in text, name
+    for relative in OF_NO_SINGLE_MODULE:
+        assert (TESTS / relative).is_file() and module_of(TESTS / relative) is None, relative
+        assert f"`tests/{relative}`" in text, relative
+
+
+def test_test_files_are_matched_to_modules_as_docs_say():
+    assert expected_test_file("passkrl.core.estimators") == TESTS / "core" / "test_estimators.py"
+    assert expected_test_file("passkrl.evaluation") == TESTS / "test_evaluation.py"
+    assert expected_test_file("passkrl.cli") == TESTS / "cli" / "test_cli.py"
+    assert module_of(TESTS / "integrations" / "test_trl_ddp.py") == "passkrl.integrations.trl"
+    assert module_of(TESTS / "models" / "test_tiny_hf.py") == "passkrl.models.tiny_hf"  # its own name first
+    assert module_of(TESTS / "train" / "test_regime.py") is None
