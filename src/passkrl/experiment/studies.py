@@ -99,7 +99,9 @@ K = TrainConfig.k
 
 # Arms shared between studies (the same settings give the same run, which is reused).
 GRPO = Arm("pass@1", {"estimator": "grpo"}, "GRPO: pass@1 training")
-ANALYTIC = Arm("pass@k analytic", {"estimator": "passk_analytic", "k": K}, f"analytic Pass@k Training, k = {K}")
+ANALYTIC = Arm("pass@k analytic", {"estimator": "passk_analytic"}, f"analytic Pass@k Training, the study's k ({K} unless --set k=...)")
+"""The headline arms leave ``k`` to the study (``--set k=4`` changes it in every one of them); their run
+directories are those of ``"k": 8`` since their configurations are the same."""
 
 
 def scaled_lr(k: int, *, n: int = TrainConfig.n_rollouts, base_k: int = 2, base_lr: float = TrainConfig.lr) -> float:
@@ -149,8 +151,8 @@ _add(Study(
              "(paper §2.2-2.4, Fig. 3-5, Table 7)",
     arms=(
         GRPO,
-        Arm("pass@k full", {"estimator": "passk_full", "k": K}, "full sampling: disjoint groups of k"),
-        Arm("pass@k bootstrap", {"estimator": "passk_bootstrap", "k": K}, "bootstrap sampling of k-subsets"),
+        Arm("pass@k full", {"estimator": "passk_full"}, "full sampling: disjoint groups of k"),
+        Arm("pass@k bootstrap", {"estimator": "passk_bootstrap"}, "bootstrap sampling of k-subsets"),
         ANALYTIC,
     ),
     # The headline study measures on the whole held-out pool (512 mazes per size, four times the default):
