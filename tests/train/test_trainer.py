@@ -105,7 +105,7 @@ def test_resume_after_kill_9(tmp_path):
     "argv, message",
     [
         (["--estimator", "nope"], "unknown --estimator 'nope'"),
-        (["--k", "9", "--n-rollouts", "8"], "k=9 (--k 9) is larger than --n-rollouts 8"),
+        (["--k", "9", "--n-rollouts", "8"], "k=9 is larger than --n-rollouts=8 (--k 9): need 1 <= k <= n"),
         (["--train-sizes", "8"], "maze sizes must be odd"),
         (["--estimator-params", "{bad"], "not valid JSON"),
         (["--out", "/proc/passkrl-cannot-write"], "is not writable"),

@@ -10,6 +10,7 @@ from pathlib import Path
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
+from passkrl.core.k import check_k
 from passkrl.core.schedule import KSchedule
 from passkrl.parsing import IntTuple, int_list, ints_text, json_object
 
@@ -241,15 +242,13 @@ class TrainConfig:
             estimators.check_params(self.estimator, self.params())
         except ValueError as err:
             raise ValueError(f"--estimator-params {self.estimator_params}: {err}") from None
-        if self.k < 1:
-            raise ValueError(f"--k must be >= 1, got {self.k}")
+        check_k(self.k, name="--k")  # the one k rule (passkrl.core.k)
         try:
             schedule = self.schedule
         except ValueError as err:
             raise ValueError(f"--k-schedule {self.k_schedule!r}: {err}") from None
-        if schedule.max_k > self.n_rollouts:
-            source = f"--k {self.k}" if self.k_schedule is None else f"--k {self.k}, --k-schedule {self.k_schedule!r}"
-            raise ValueError(f"k={schedule.max_k} ({source}) is larger than --n-rollouts {self.n_rollouts}")
+        source = f"--k {self.k}" if self.k_schedule is None else f"--k {self.k}, --k-schedule {self.k_schedule!r}"
+        check_k(schedule.max_k, self.n_rollouts, n_name="--n-rollouts", where=f" ({source})")
         for name in SIZE_FIELDS:
             for size in getattr(self, name):
                 if size < 7 or size % 2 == 0:
