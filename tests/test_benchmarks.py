@@ -26,6 +26,7 @@ LAST_LINE_OF = {
     "bench_scorers.py": "maths (integers: no child)",
     "bench_trainer.py": "second pass (reference)",
     "entropy_standin.py": "same higher-entropy half of the batch",
+    "precision_equivalence.py": "end of the comparison",
     "probe_reliability.py": "fuzz maze:",
 }
 

@@ -4,6 +4,7 @@ releases; a cached warm-up is reused, a damaged one rebuilt."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ import torch
 from passkrl.train.config import TrainConfig, resolve
 from passkrl.train.pass1_phase import phase_key
 from passkrl.train.trainer import build
-from passkrl.train.warmup import cache_key, warm_up, weights_path
+from passkrl.train.warmup import CURVE_EVERY, cache_key, curve, curve_path, warm_up, weights_path
 
 MAZE = TrainConfig(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64,
                    seed=3)
@@ -77,3 +78,33 @@ def test_a_cached_warm_up_is_reused_and_a_damaged_one_rebuilt(tmp_path, monkeypa
     assert warm_up(again, data.train, cfg) is False
     assert "ignoring unreadable cache entry" in capsys.readouterr().out
     assert all(torch.equal(p, trained[name]) for name, p in again.model.named_parameters())  # the same seed, rebuilt
+
+
+def test_the_warm_up_keeps_its_loss_curve_beside_its_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("PASSKRL_CACHE", str(tmp_path))
+    cfg = resolve(TrainConfig(smoke=True, warmup_steps=25, progress=False))
+    data, policy = build(cfg)
+    assert curve(cfg) is None
+    # the losses the warm-up computes, step by step, to check the curve's means against
+    losses: list[float] = []
+    original = type(policy).supervised_loss
+
+    def recording(self, items):
+        loss = original(self, items)
+        losses.append(loss.item())
+        return loss
+
+    monkeypatch.setattr(type(policy), "supervised_loss", recording)
+    warm_up(policy, data.train, cfg)
+    points = curve(cfg)
+    assert [p["step"] for p in points] == [10, 20, 25]  # a point per CURVE_EVERY steps, and the last step
+    assert CURVE_EVERY == 10 and len(losses) == 25
+    expected = [sum(losses[0:10]) / 10, sum(losses[10:20]) / 10, sum(losses[20:25]) / 5]
+    assert [p["loss"] for p in points] == pytest.approx(expected, rel=1e-6)
+    assert points[0]["lr"] == pytest.approx(cfg.warmup_lr * 0.5 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * 9 / 25))))
+    assert points[-1]["loss"] < points[0]["loss"]
+    assert curve_path(cfg) == weights_path(cfg).with_suffix(".json")
+    # a cache entry from before curves were kept still loads; it just has no curve
+    curve_path(cfg).unlink()
+    _, fresh = build(cfg)
+    assert warm_up(fresh, data.train, cfg) is True and curve(cfg) is None

@@ -205,7 +205,7 @@ def _cache_entries(config: dict[str, Any], pass1: bool) -> dict[str, bytes]:
         weights = pass1_phase.weights_path(cfg)
         paths = [weights.with_suffix(".json"), weights]
     else:
-        paths = [warmup.weights_path(cfg)]
+        paths = [warmup.curve_path(cfg), warmup.weights_path(cfg)]
     return {path.name: path.read_bytes() for path in paths if path.exists()}
 
 

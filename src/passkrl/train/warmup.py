@@ -6,7 +6,9 @@ on the answer tokens only, AdamW, cosine decay). The warm-up is stopped early on
 start from a policy that sometimes succeeds and sometimes fails.
 
 The cache key is a hash of every setting that changes the warm-up (data, model, optimiser, seed);
-the cache lives in ``$PASSKRL_CACHE`` (default ``~/.cache/passkrl``).
+the cache lives in ``$PASSKRL_CACHE`` (default ``~/.cache/passkrl``). Beside the weights ``<key>.pt``,
+``<key>.json`` keeps the warm-up's loss curve (:func:`curve`): the mean training loss of every
+``CURVE_EVERY`` steps, with the learning rate and the precision it ran in.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from passkrl.io import atomic_open
+from passkrl.io import atomic_open, write_json_atomic
 from passkrl.train.config import TrainConfig, hashed_settings
 from passkrl.train.precision import autocast, resolve
 
@@ -30,6 +32,8 @@ WARMUP_FIELDS = ("task", "model", "max_new_tokens", "seed", "train_sizes", "n_tr
 :mod:`passkrl.train.training_task`: nothing for the maze, whose held-out pool is fixed and excluded from
 training, the held-out settings for a text task). Renamed settings are hashed under their former names
 (:func:`passkrl.train.config.hashed_name`)."""
+CURVE_EVERY = 10
+"""The warm-up's loss curve has a point per this many steps (the mean loss over them)."""
 CACHE_VERSION = 3  # 2: rotary positions, the fixed held-out maze pool; 3: training excludes the test and validation pools
 
 
@@ -59,6 +63,20 @@ def weights_path(cfg: TrainConfig) -> Path:
     return cache_dir() / f"{cache_key(cfg)}.pt"
 
 
+def curve_path(cfg: TrainConfig) -> Path:
+    """Where the warm-up's loss curve for these settings is cached (beside its weights)."""
+    return weights_path(cfg).with_suffix(".json")
+
+
+def curve(cfg: TrainConfig) -> list[dict] | None:
+    """The cached warm-up's loss curve, ``[{"step", "loss", "lr"}, ...]``; None when it is not cached
+    (or was cached before curves were kept, or is unreadable)."""
+    try:
+        return json.loads(curve_path(cfg).read_text(encoding="utf-8"))["curve"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def warm_up(policy, train_problems: list, cfg: TrainConfig) -> bool:
     """Load the cached warm-up for these settings or train it; returns True if it came from the cache."""
     path = weights_path(cfg)
@@ -78,6 +96,8 @@ def warm_up(policy, train_problems: list, cfg: TrainConfig) -> bool:
         from tqdm.auto import tqdm
 
         steps = tqdm(steps, desc="warm-up (supervised)", unit="step", dynamic_ncols=True)
+    points: list[dict] = []
+    loss_sum = torch.zeros(())
     for step in steps:
         # cosine decay from warmup_lr to 5% of it, after 20 steps of linear warm-up
         scale = min(1.0, (step + 1) / 20) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.warmup_steps))))
@@ -90,9 +110,15 @@ def warm_up(policy, train_problems: list, cfg: TrainConfig) -> bool:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.model.parameters(), 1.0)
         optimizer.step()
-        if hasattr(steps, "set_postfix") and step % 10 == 0:
-            steps.set_postfix(loss=f"{loss.item():.3f}")
+        loss_sum += loss.detach().float()
+        if (step + 1) % CURVE_EVERY == 0 or step + 1 == cfg.warmup_steps:
+            mean_loss = loss_sum.item() / (step % CURVE_EVERY + 1)
+            loss_sum.zero_()
+            points.append({"step": step + 1, "loss": mean_loss, "lr": cfg.warmup_lr * scale})
+            if hasattr(steps, "set_postfix"):
+                steps.set_postfix(loss=f"{mean_loss:.3f}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(curve_path(cfg), {"precision": resolve(cfg.precision), "every": CURVE_EVERY, "curve": points})
     with atomic_open(path, "wb") as handle:
         torch.save(policy.model.state_dict(), handle)
     return False
