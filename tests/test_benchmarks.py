@@ -25,6 +25,7 @@ LAST_LINE_OF = {
     "bench_integrations.py": "target (passk_analytic no slower than verl's grpo)",
     "bench_scorers.py": "maths (integers: no child)",
     "bench_trainer.py": "second pass (reference)",
+    "bench_warmup.py": "end of the warm-up benchmark",
     "entropy_standin.py": "same higher-entropy half of the batch",
     "precision_equivalence.py": "end of the comparison",
     "probe_reliability.py": "fuzz maze:",

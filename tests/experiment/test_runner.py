@@ -38,11 +38,12 @@ if __name__ == "__main__":
 
 
 @pytest.mark.parametrize(("settings", "names"), [
-    ({}, ("passk-analytic-s0r0-1a26a1db36", "grpo-s0r2-55eab7af76")),
-    (dict(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64, seed=3),
+    (dict(precision="float32"), ("passk-analytic-s0r0-1a26a1db36", "grpo-s0r2-55eab7af76")),
+    (dict(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64, seed=3,
+          precision="float32"),
      ("passk-analytic-s3r0-2bea4c865a", "grpo-s3r2-749e1bcade")),
     (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16,
-          partial_credit=True),
+          partial_credit=True, precision="float32"),
      ("passk-analytic-s0r0-a7c044018d", "grpo-s0r2-7b3ebf2595")),
 ])
 def test_run_directory_names_are_pinned(settings, names):
@@ -51,6 +52,20 @@ def test_run_directory_names_are_pinned(settings, names):
     other = dataclasses.replace(config, pass1_steps=0, estimator="grpo", rl_seed=2)
     assert (run_dir_for(Path("out"), config).name, run_dir_for(Path("out"), other).name) == names
     assert run_dir_for(Path("out"), config).parent == Path("out/runs")
+
+
+def test_a_run_directory_names_the_precision_the_run_computes_in(monkeypatch):
+    # "auto" is bfloat16 where the hardware computes it natively: a run is named by what it computes in,
+    # so an "auto" run on a machine without bfloat16 units finds the float32 runs, and on one with them the bfloat16 ones
+    from passkrl.train import precision as precision_module
+
+    def name(precision: str) -> str:
+        return run_dir_for(Path("out"), TrainConfig(precision=precision)).name
+
+    assert name("float32") != name("bfloat16")
+    for supported, same_as in ((True, "bfloat16"), (False, "float32")):
+        monkeypatch.setattr(precision_module, "bf16_supported", lambda device="cpu", value=supported: value)
+        assert name("auto") == name(same_as)
 
 
 def _alive(pid: int) -> bool:

@@ -14,6 +14,7 @@ from passkrl.cli import main
 from passkrl.experiment.runner import identity
 from passkrl.train import pass1_phase
 from passkrl.train.config import TrainConfig
+from tests.train.run_files import metrics
 
 
 @pytest.fixture(autouse=True)
@@ -23,23 +24,19 @@ def private_cache(tmp_path_factory, monkeypatch):
     return cache
 
 
-def records(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-
-
 def test_a_run_records_warm_up_pass1_phase_and_compared_phase(tmp_path, capsys):
     run_dir = tmp_path / "run"
     assert main(["train", "--smoke", "--pass1-steps", "3", "--out", str(run_dir), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "after warm-up" in out and "after Pass@1 (3 steps)" in out and "after RL (step 4), passk_analytic" in out
     assert "change in the Pass@1 phase" in out
-    metrics = records(run_dir)
-    phase = [r for r in metrics if r.get("phase") == "pass1" and r["kind"] == "train"]
+    records = metrics(run_dir)
+    phase = [r for r in records if r.get("phase") == "pass1" and r["kind"] == "train"]
     assert [r["step"] for r in phase] == [-2, -1, 0]
     assert all(r["k"] == 1 for r in phase)  # Pass@1 Training
-    compared = [r for r in metrics if r["kind"] == "train" and r.get("phase") != "pass1"]
+    compared = [r for r in records if r["kind"] == "train" and r.get("phase") != "pass1"]
     assert [r["step"] for r in compared] == [1, 2, 3, 4] and all(r["k"] == 2 for r in compared)
-    evals = [r for r in metrics if r["kind"] == "eval"]
+    evals = [r for r in records if r["kind"] == "eval"]
     assert [(r["phase"] if "phase" in r else "rl", r["step"]) for r in evals][:2] == [("warm-up", -3), ("pass1", 0)]
     summary = json.loads((run_dir / "eval.json").read_text())
     assert summary["pass1_steps"] == 3 and summary["warm_up"]["step"] == -3 and summary["before"]["step"] == 0
@@ -53,10 +50,8 @@ def test_arms_and_replicates_share_one_cached_phase(tmp_path, capsys):
     assert main(["train", "--smoke", "--pass1-steps", "3", "--estimator", "grpo", "--rl-seed", "1", "--lr", "3e-4",
                  "--out", str(second), "--no-progress"]) == 0
     assert "Pass@1 phase: reusing cached weights" in capsys.readouterr().out
-    a = [r for r in records(first) if r.get("phase") in ("pass1", "warm-up")]
-    b = [r for r in records(second) if r.get("phase") in ("pass1", "warm-up")]
-    for record in a + b:
-        record.pop("time_s", None)
+    a = [r for r in metrics(first) if r.get("phase") in ("pass1", "warm-up")]
+    b = [r for r in metrics(second) if r.get("phase") in ("pass1", "warm-up")]
     assert a == b  # the same phase and the same start evaluation
 
 

@@ -15,9 +15,12 @@ def test_precision_resolves_and_keeps_float32_cache_keys():
     """float32 warm-ups keep their cache keys; bfloat16 gets its own; a bad value names the option."""
     assert resolve("float32") == "float32" and resolve("bfloat16") == "bfloat16"
     assert resolve("auto") in ("float32", "bfloat16")
-    base = TrainConfig(progress=False)
-    assert cache_key(base) == cache_key(TrainConfig(precision="float32", progress=False))
+    base = TrainConfig(precision="float32", progress=False)
+    assert cache_key(base) == "5557cef44921194d"  # the key it had before --precision existed
     assert cache_key(base) != cache_key(TrainConfig(precision="bfloat16", progress=False))
+    # the default, auto, is what it resolves to here: its warm-up is that precision's
+    assert TrainConfig().precision == "auto"
+    assert cache_key(TrainConfig(progress=False)) == cache_key(TrainConfig(precision=resolve("auto"), progress=False))
     with autocast("bfloat16"):
         assert torch.is_autocast_enabled("cpu")
     with pytest.raises(ValueError, match="--precision"):

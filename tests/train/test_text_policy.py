@@ -16,6 +16,7 @@ from passkrl.cli import main
 from passkrl.tasks.base import Problem
 from passkrl.train import text_policy as TP
 from passkrl.train.config import TrainConfig, resolve
+from tests.train.run_files import metrics
 
 
 @pytest.fixture(autouse=True)
@@ -23,13 +24,6 @@ def private_cache(tmp_path_factory, monkeypatch):
     cache = tmp_path_factory.getbasetemp() / "passkrl-task-cache"
     monkeypatch.setenv("PASSKRL_CACHE", str(cache))
     return cache
-
-
-def records(run_dir: Path) -> list[dict]:
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    for row in rows:
-        row.pop("time_s", None)
-    return rows
 
 
 @pytest.mark.parametrize("task", ["chain_sum", "maths"])
@@ -40,7 +34,7 @@ def test_smoke_run_of_a_text_task(task, tmp_path, capsys):
     assert "after RL" in capsys.readouterr().out
     config = json.loads((run_dir / "config.json").read_text())
     assert config["task"] == task
-    rows = records(run_dir)
+    rows = metrics(run_dir)
     train = [r for r in rows if r["kind"] == "train" and r.get("phase") != "pass1"]
     evals = [r for r in rows if r["kind"] == "eval"]
     assert [r["step"] for r in train] == list(range(1, config["rl_steps"] + 1))
@@ -65,7 +59,7 @@ def test_resume_of_a_text_task_is_bit_identical(tmp_path):
     a = torch.load(straight / "checkpoint.pt", weights_only=False)["model"]
     b = torch.load(pieces / "checkpoint.pt", weights_only=False)["model"]
     assert all(torch.equal(a[name], b[name]) for name in a)
-    assert records(straight) == records(pieces)
+    assert metrics(straight) == metrics(pieces)
 
 
 def test_text_policy_scores_bare_answers_with_the_tasks_scorer():

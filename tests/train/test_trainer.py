@@ -18,7 +18,9 @@ import torch
 
 from passkrl.cli import main
 from passkrl.train.config import TrainConfig, resolve
+from passkrl.train.precision import autocast
 from passkrl.train.trainer import build, collect_batch
+from tests.train.run_files import metrics
 
 
 @pytest.fixture(autouse=True)
@@ -27,13 +29,6 @@ def private_cache(tmp_path_factory, monkeypatch):
     cache = tmp_path_factory.getbasetemp() / "passkrl-cache"
     monkeypatch.setenv("PASSKRL_CACHE", str(cache))
     return cache
-
-
-def train_records(run_dir: Path) -> list[dict]:
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    for record in records:
-        record.pop("time_s", None)
-    return records
 
 
 def params(run_dir: Path) -> dict[str, torch.Tensor]:
@@ -52,7 +47,7 @@ def test_smoke_run_writes_the_whole_run_directory(tmp_path, capsys):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     config = json.loads((run_dir / "config.json").read_text())
     assert config["estimator"] == "passk_analytic" and config["smoke"] is True
-    records = train_records(run_dir)
+    records = metrics(run_dir)
     train = [r for r in records if r["kind"] == "train" and r.get("phase") != "pass1"]
     assert [r["step"] for r in train] == list(range(1, config["rl_steps"] + 1))
     evals = json.loads((run_dir / "eval.json").read_text())
@@ -75,7 +70,7 @@ def test_resume_is_bit_identical(tmp_path):
     assert a.keys() == b.keys()
     for name in a:
         assert torch.equal(a[name], b[name]), name
-    assert train_records(straight) == train_records(pieces)
+    assert metrics(straight) == metrics(pieces)
 
 
 def test_resume_after_kill_9(tmp_path):
@@ -86,9 +81,9 @@ def test_resume_after_kill_9(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "passkrl.cli", "train", *args, "--out", str(killed)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    metrics = killed / "metrics.jsonl"
+    metrics_file = killed / "metrics.jsonl"
     while time.time() < deadline:
-        if metrics.exists() and '"step": 3' in metrics.read_text():
+        if metrics_file.exists() and '"step": 3' in metrics_file.read_text():
             break
         if proc.poll() is not None:
             break
@@ -98,7 +93,7 @@ def test_resume_after_kill_9(tmp_path):
     assert main(["train", "--resume", str(killed), "--no-progress"]) == 0
     for name, tensor in params(straight).items():
         assert torch.equal(tensor, params(killed)[name]), name
-    assert train_records(straight) == train_records(killed)
+    assert metrics(straight) == metrics(killed)
 
 
 @pytest.mark.parametrize(
@@ -134,10 +129,10 @@ def test_ctrl_c_saves_a_checkpoint_and_resumes_identically(tmp_path):
     assert main(["train", *args, "--out", str(straight)]) == 0
     proc = subprocess.Popen([sys.executable, "-m", "passkrl.cli", "train", *args, "--out", str(stopped)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    metrics = stopped / "metrics.jsonl"
+    metrics_file = stopped / "metrics.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
-        if metrics.exists() and '"step": 2' in metrics.read_text():
+        if metrics_file.exists() and '"step": 2' in metrics_file.read_text():
             break
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
@@ -149,7 +144,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resumes_identically(tmp_path):
     assert main(["train", "--resume", str(stopped), "--no-progress"]) == 0
     for name, tensor in params(straight).items():
         assert torch.equal(tensor, params(stopped)[name]), name
-    assert train_records(straight) == train_records(stopped)
+    assert metrics(straight) == metrics(stopped)
 
 
 def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, monkeypatch, capsys):
@@ -167,7 +162,7 @@ def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, monkeypatch, 
     fresh = tmp_path / "fresh"
     assert main(["train", "--smoke", "--out", str(fresh), "--no-progress", "--rl-seed", "3", "--k", "4"]) == 0
     assert json.loads((fresh / "eval.json").read_text())["before"] == before[0]
-    assert train_records(fresh) == train_records(second)
+    assert metrics(fresh) == metrics(second)
     # an evaluation setting is part of the key: fewer samples per test maze are evaluated afresh
     monkeypatch.setenv("PASSKRL_CACHE", str(cache))
     fewer = tmp_path / "fewer"
@@ -249,7 +244,7 @@ def test_the_first_mini_batch_is_on_policy_in_either_precision(tmp_path, precisi
     """The old log-probabilities come from the update's own computation: |log ratio| ~ 0 at the first
     mini-batch, in bfloat16 as in float32."""
     assert main(["train", "--smoke", "--no-progress", "--precision", precision, "--out", str(tmp_path / "run")]) == 0
-    ratios = [r["first_log_ratio"] for r in train_records(tmp_path / "run") if r["kind"] == "train"]
+    ratios = [r["first_log_ratio"] for r in metrics(tmp_path / "run") if r["kind"] == "train"]
     assert ratios and max(ratios) < 1e-4
 
 
@@ -258,7 +253,7 @@ def test_rl_replicates_share_the_warm_up_and_differ_in_rl(tmp_path, capsys):
     for rl_seed in (0, 1):
         out = tmp_path / f"r{rl_seed}"
         assert main(["train", "--smoke", "--no-progress", "--rl-seed", str(rl_seed), "--out", str(out)]) == 0
-        runs[rl_seed] = train_records(out)
+        runs[rl_seed] = metrics(out)
     assert "reusing cached weights" in capsys.readouterr().out  # the second replicate reused the first's warm-up
     before = [r for r in runs[0] if r["kind"] == "eval"][0], [r for r in runs[1] if r["kind"] == "eval"][0]
     assert before[0]["correct"] == before[1]["correct"]  # same warm-up, same step-0 evaluation
@@ -303,7 +298,8 @@ def test_dynamic_sampling_drops_equal_groups_and_refills_the_batch():
     # the rollout rows still belong to the kept mazes: re-sampling is not needed, answers move with their maze
     assert batch.rollout.completion_ids.shape[0] == cfg.n_prompts * cfg.n_rollouts
     assert len(batch.rollout.answers) == cfg.n_prompts * cfg.n_rollouts
-    lp, entropy = policy.token_logprobs(batch.rollout)
+    with autocast(cfg.precision):  # as the trainer computed them: in the update's arithmetic
+        lp, entropy = policy.token_logprobs(batch.rollout)
     torch.testing.assert_close(lp, batch.rollout.old_logprobs, atol=1e-5, rtol=0)
     mask = batch.rollout.completion_mask
     np.testing.assert_allclose(batch.rollout.mean_entropy,
@@ -329,4 +325,4 @@ def test_dynamic_sampling_run_resumes_bit_identically(tmp_path):
     a = torch.load(straight / "checkpoint.pt", weights_only=False)["model"]
     b = torch.load(pieces / "checkpoint.pt", weights_only=False)["model"]
     assert all(torch.equal(a[name], b[name]) for name in a)
-    assert train_records(straight) == train_records(pieces)
+    assert metrics(straight) == metrics(pieces)

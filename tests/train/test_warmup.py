@@ -15,13 +15,14 @@ from passkrl.train.trainer import build
 from passkrl.train.warmup import CURVE_EVERY, cache_key, curve, curve_path, warm_up, weights_path
 
 MAZE = TrainConfig(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64,
-                   seed=3)
+                   seed=3, precision="float32")
 TEXT = TrainConfig(task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16,
-                   partial_credit=True)
+                   partial_credit=True, precision="float32")
 
 
 @pytest.mark.parametrize(("cfg", "warm_up", "pass1"), [
-    (TrainConfig(), "5557cef44921194d", "6fde795f68b7bd7f"),
+    (TrainConfig(precision="float32"), "5557cef44921194d", "6fde795f68b7bd7f"),
+    (TrainConfig(precision="bfloat16"), "c6c642db41edf903", "182d090deca61901"),
     (MAZE, "dd442b20881093aa", "1aa2a572e93af541"),
     (TEXT, "36b5005d8a4f4fea", "69eadea75f163d40"),
 ])

@@ -78,8 +78,10 @@ def _train(cfg: TrainConfig, files: RunDir, resuming: bool) -> int:
 
     started = time.perf_counter()
     label = cfg.training.run_label
+    from passkrl.train.precision import resolve as resolve_precision
+
     print(f"passkrl train: {label + ' ' if label else ''}{cfg.estimator} k={cfg.k_schedule or cfg.k}, "
-          f"run directory {run_dir}"
+          f"{resolve_precision(cfg.precision)}, run directory {run_dir}"
           + (" (resuming)" if resuming else ""))
     try:
         summary = run(cfg, run_dir, resume=resuming)

@@ -38,6 +38,7 @@ from typing import Any
 from passkrl.experiment.studies import QUICK_OVERRIDES, Arm, Study
 from passkrl.runs import RunDir
 from passkrl.train.config import TrainConfig, field_name, hashed_name
+from passkrl.train.precision import resolve as resolve_precision
 
 # Settings that do not change what a run computes (left out of its identity).
 _NOT_IDENTITY = ("out", "resume", "progress", "threads", "stop_after", "smoke")
@@ -97,6 +98,8 @@ def identity(config: TrainConfig) -> dict[str, Any]:
     settings = config.to_dict()
     for name in _NOT_IDENTITY:
         settings.pop(name, None)
+    # the arithmetic the run uses, as decided on this machine ("auto" is bfloat16 only where it is native)
+    settings["precision"] = resolve_precision(config.precision)
     if not config.pass1_steps:  # runs without a Pass@1 phase keep the directory names they had before it existed
         settings.pop("pass1_steps")
         settings.pop("pass1_lr")

@@ -223,10 +223,10 @@ class TrainConfig:
     """Save a checkpoint every this many RL steps (and on Ctrl-C and at the end)."""
     threads: int = 0
     """Torch CPU threads (0: all cores)."""
-    precision: Literal["auto", "float32", "bfloat16"] = "float32"
-    """Arithmetic of the warm-up and the RL update: float32, bfloat16 (autocast: bfloat16 matrix products,
-    float32 weights, optimiser state, attention and log-probabilities; sampling stays float32), or auto
-    (bfloat16 where the CPU or GPU computes it natively). See docs/training.md, "Speed"."""
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    """Arithmetic of the warm-up and the RL update: auto (bfloat16 where the CPU or GPU computes it natively,
+    float32 elsewhere), float32, or bfloat16 (autocast: bfloat16 matrix products, float32 weights, optimiser
+    state, attention and log-probabilities; sampling stays float32). See docs/training.md, "Speed"."""
     progress: bool = True
     """Show progress bars."""
 

@@ -153,6 +153,9 @@ def evaluate_cached(policy: Policy, problems: list, cfg: TrainConfig, weights: P
     stat = weights.stat()
     settings = hashed_settings(cfg, (f.name for f in dataclasses.fields(cfg) if f.name not in NOT_SEEN_AT_STEP_0))
     settings["weights"] = f"{stat.st_size}:{stat.st_mtime_ns}"
+    # evaluation samples in float32 whatever the run's precision (the weights' name tells a bfloat16 warm-up
+    # apart): hashed as the value every entry was written under before --precision had a default of auto
+    settings["precision"] = "float32"
     path = weights.with_name(f"{weights.stem}-step0-{settings_digest(settings)}.json")
     if path.exists():
         try:
