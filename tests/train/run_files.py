@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
+
 
 def metrics(run_dir: Path, *, times: bool = False) -> list[dict]:
     """The records of ``run_dir/metrics.jsonl`` in order; without their wall-clock ``time_s`` unless ``times``
@@ -14,3 +16,17 @@ def metrics(run_dir: Path, *, times: bool = False) -> list[dict]:
         for record in records:
             record.pop("time_s", None)
     return records
+
+
+def weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    """The model's parameters in ``run_dir``'s checkpoint."""
+    return torch.load(run_dir / "checkpoint.pt", weights_only=False)["model"]
+
+
+def assert_same_run(straight: Path, other: Path) -> None:
+    """Two runs ended with bit-identical parameters and the same metrics records (wall-clock times aside)."""
+    a, b = weights(straight), weights(other)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert metrics(straight) == metrics(other)

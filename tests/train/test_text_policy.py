@@ -16,7 +16,7 @@ from passkrl.cli import main
 from passkrl.tasks.base import Problem
 from passkrl.train import text_policy as TP
 from passkrl.train.config import TrainConfig, resolve
-from tests.train.run_files import metrics
+from tests.train.run_files import assert_same_run, metrics
 
 
 @pytest.fixture(autouse=True)
@@ -56,10 +56,7 @@ def test_resume_of_a_text_task_is_bit_identical(tmp_path):
     assert main(["train", *args, "--out", str(straight)]) == 0
     assert main(["train", *args, "--out", str(pieces), "--stop-after", "1"]) == 130
     assert main(["train", "--resume", str(pieces), "--no-progress"]) == 0
-    a = torch.load(straight / "checkpoint.pt", weights_only=False)["model"]
-    b = torch.load(pieces / "checkpoint.pt", weights_only=False)["model"]
-    assert all(torch.equal(a[name], b[name]) for name in a)
-    assert metrics(straight) == metrics(pieces)
+    assert_same_run(straight, pieces)
 
 
 def test_text_policy_scores_bare_answers_with_the_tasks_scorer():

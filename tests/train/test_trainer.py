@@ -20,7 +20,7 @@ from passkrl.cli import main
 from passkrl.train.config import TrainConfig, resolve
 from passkrl.train.precision import autocast
 from passkrl.train.trainer import build, collect_batch
-from tests.train.run_files import metrics
+from tests.train.run_files import assert_same_run, metrics
 
 
 @pytest.fixture(autouse=True)
@@ -29,10 +29,6 @@ def private_cache(tmp_path_factory, monkeypatch):
     cache = tmp_path_factory.getbasetemp() / "passkrl-cache"
     monkeypatch.setenv("PASSKRL_CACHE", str(cache))
     return cache
-
-
-def params(run_dir: Path) -> dict[str, torch.Tensor]:
-    return torch.load(run_dir / "checkpoint.pt", weights_only=False)["model"]
 
 
 def test_smoke_run_writes_the_whole_run_directory(tmp_path, capsys):
@@ -66,11 +62,7 @@ def test_resume_is_bit_identical(tmp_path):
                  "--stop-after", "1"]) == 130
     assert main(["train", "--resume", str(pieces), "--no-progress", "--stop-after", "2"]) == 130
     assert main(["train", "--resume", str(pieces), "--no-progress"]) == 0
-    a, b = params(straight), params(pieces)
-    assert a.keys() == b.keys()
-    for name in a:
-        assert torch.equal(a[name], b[name]), name
-    assert metrics(straight) == metrics(pieces)
+    assert_same_run(straight, pieces)
 
 
 def test_resume_after_kill_9(tmp_path):
@@ -91,9 +83,7 @@ def test_resume_after_kill_9(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert main(["train", "--resume", str(killed), "--no-progress"]) == 0
-    for name, tensor in params(straight).items():
-        assert torch.equal(tensor, params(killed)[name]), name
-    assert metrics(straight) == metrics(killed)
+    assert_same_run(straight, killed)
 
 
 @pytest.mark.parametrize(
@@ -142,9 +132,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resumes_identically(tmp_path):
     step = torch.load(stopped / "checkpoint.pt", weights_only=False)["step"]
     assert 2 <= step < 20
     assert main(["train", "--resume", str(stopped), "--no-progress"]) == 0
-    for name, tensor in params(straight).items():
-        assert torch.equal(tensor, params(stopped)[name]), name
-    assert metrics(straight) == metrics(stopped)
+    assert_same_run(straight, stopped)
 
 
 def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, monkeypatch, capsys):
@@ -322,7 +310,4 @@ def test_dynamic_sampling_run_resumes_bit_identically(tmp_path):
     assert main(["train", *args, "--out", str(straight)]) == 0
     assert main(["train", *args, "--out", str(pieces), "--stop-after", "2"]) == 130
     assert main(["train", "--resume", str(pieces), "--no-progress"]) == 0
-    a = torch.load(straight / "checkpoint.pt", weights_only=False)["model"]
-    b = torch.load(pieces / "checkpoint.pt", weights_only=False)["model"]
-    assert all(torch.equal(a[name], b[name]) for name in a)
-    assert metrics(straight) == metrics(pieces)
+    assert_same_run(straight, pieces)
