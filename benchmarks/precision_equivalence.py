@@ -34,8 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from passkrl.core.metrics import pass_at_k
-from passkrl.experiment.results import paired_difference
+from passkrl.experiment.results import paired_difference, per_maze
 from passkrl.train import trainer
 from passkrl.train.config import TrainConfig, resolve
 from passkrl.train.precision import bf16_supported
@@ -64,11 +63,6 @@ def train_one(cfg: TrainConfig, run_dir: Path) -> dict:
     times = json.loads((run_dir / "bench_times.json").read_text()) if (run_dir / "bench_times.json").exists() else {}
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     return {"eval": json.loads(eval_path.read_text()), "records": records, "times": times, "curve": curve(cfg)}
-
-
-def per_maze(record: dict, k: int) -> np.ndarray:
-    """Unbiased pass@k of each test maze in an evaluation record."""
-    return pass_at_k(record["samples_per_maze"], np.asarray(record["correct"]), k)
 
 
 def sampler_mismatch(cfg: TrainConfig, run_dir: Path) -> dict[str, float]:
@@ -145,7 +139,8 @@ def main() -> None:
     for point in POINTS:
         cells = []
         for k in ks:
-            by_precision = {p: [per_maze(runs[s, p]["eval"][point], k) for s in seeds] for p in PRECISIONS}
+            by_precision = {p: [per_maze(runs[s, p]["eval"][point], f"pass@{k}", "all", set()) for s in seeds]
+                            for p in PRECISIONS}
             diff = paired_difference(by_precision["bfloat16"], by_precision["float32"], seeds)
             f32_mean = float(np.mean([v.mean() for v in by_precision["float32"]]))
             span = "" if diff["low"] is None else f" [{diff['low']:+.3f}, {diff['high']:+.3f}]"
