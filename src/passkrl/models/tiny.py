@@ -98,9 +98,9 @@ class Block(nn.Module):
     def qkv_heads(self, x, rope):
         """Rotated queries and keys and the values, ``[B, H, T, d_head]`` each."""
         b, t, d = x.shape
-        q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
-        cos, sin = rope
-        return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v
+        qkv = self.qkv(self.ln1(x)).view(b, t, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
+        q, k = apply_rope(qkv[:2], *rope)  # queries and keys rotated together: [2, B, H, T, d_head]
+        return q, k, qkv[2]
 
     def finish(self, x, q, k, v, attn_mask):
         """Attention of ``q`` over ``(k, v)`` under ``attn_mask``, then the residual MLP."""
@@ -295,56 +295,64 @@ class TinyTransformer(nn.Module):
     def _cached_steps(self, prompt_ids, prompt_mask, completion, done, n_samples, max_new_tokens):
         """Yield ``(rows, logits [len(rows), V])`` for each step: the rows still generating and their next-token logits.
 
-        Prefix-shared decoding: each prompt's keys and values are kept once, ``[P, H, T_p, d_head]``,
-        and the ``n`` queries of its samples meet them in one matrix product per prompt and head;
-        only the completion's own keys are kept per row. The softmax runs over both parts together,
-        so this is attention over the whole sequence, computed without copying the prompt ``n``
-        times. Groups whose samples have all finished leave the batch.
+        Prefix-shared decoding: each prompt's keys are kept once, transposed, ``[P * H, d_head, T_p]``
+        (values ``[P * H, T_p, d_head]``), and the ``n`` queries of its samples meet them in one matrix
+        product per prompt and head; only the completion's own keys and values are kept per sample, in
+        ``[P * H * n, T_new, d_head]`` (group, head, sample) order so that both parts of the scores come out
+        ``[g * H, n, .]`` and one softmax runs over the whole sequence, the prompt never copied ``n`` times.
+        Groups whose samples have all finished leave the batch. Rotary angles come from one table per call.
         """
         device = prompt_ids.device
-        n = n_samples
+        n, h, d_head = n_samples, self.cfg.n_heads, self.d_head
         x, kvs = self.hidden(prompt_ids, prompt_mask, return_kv=True)  # one prefill per prompt
-        prompt_kv = list(kvs)  # [P, H, T_p, d_head] per layer
-        n_prompts = prompt_ids.shape[0]
-        shape = (n_prompts * n, self.cfg.n_heads, max_new_tokens, self.d_head)
-        completion_kv = [(torch.empty(shape, device=device), torch.empty(shape, device=device)) for _ in self.blocks]
-        groups = torch.arange(n_prompts, device=device)
-        prompt_allowed = prompt_mask.bool()[:, None, None, :]  # [P, 1, 1, T_p]
+        n_prompts, t_prompt = prompt_ids.shape
+        prompt_keys_t = [k.transpose(-1, -2).reshape(n_prompts * h, d_head, t_prompt) for k, _ in kvs]
+        prompt_values = [v.reshape(n_prompts * h, t_prompt, d_head) for _, v in kvs]
+        # 0 where a query may look, -inf on padding: added to the prompt's scores by the same product
+        prompt_bias = torch.zeros(n_prompts * h, 1, t_prompt, device=device).masked_fill(
+            ~prompt_mask.bool().repeat_interleave(h, dim=0)[:, None], -math.inf)
+        shape = (n_prompts * h * n, max_new_tokens, d_head)
+        completion_keys = [torch.empty(shape, device=device) for _ in self.blocks]
+        completion_values = [torch.empty(shape, device=device) for _ in self.blocks]
         lengths = prompt_mask.sum(1)
-        scale = self.d_head ** -0.5
+        cos_table, sin_table = rope_tables(torch.arange(t_prompt + max_new_tokens, device=device)[None], d_head,
+                                           self.cfg.rope_base)  # [1, 1, T, d_head]
+        groups = torch.arange(n_prompts, device=device)
+        scale = d_head ** -0.5
+        samples = torch.arange(n, device=device)
         yield torch.arange(n_prompts * n, device=device), self._logits(x[:, -1]).repeat_interleave(n, dim=0)
         for step in range(1, max_new_tokens):
-            rows = (groups[:, None] * n + torch.arange(n, device=device)[None]).reshape(-1)
+            rows = (groups[:, None] * n + samples[None]).reshape(-1)
             alive = ~done[rows]
             if not bool(alive.any()):
                 return
             live_groups = alive.view(-1, n).any(dim=1)
             if int(live_groups.sum()) <= 0.75 * len(groups):  # compact: finished groups leave the batch
                 keep = live_groups.nonzero().squeeze(1)
-                keep_rows = (keep[:, None] * n + torch.arange(n, device=device)[None]).reshape(-1)
-                groups, prompt_allowed = groups[keep], prompt_allowed[keep]
-                prompt_kv = [(k.index_select(0, keep), v.index_select(0, keep)) for k, v in prompt_kv]
-                completion_kv = [(k.index_select(0, keep_rows), v.index_select(0, keep_rows)) for k, v in completion_kv]
-                rows, alive = rows[keep_rows], alive[keep_rows]
+                groups, rows, alive = groups[keep], rows.view(-1, n)[keep].reshape(-1), alive.view(-1, n)[keep].reshape(-1)
+
+                def select(tensors, per_group):
+                    return [t.view(-1, per_group, *t.shape[1:]).index_select(0, keep).view(-1, *t.shape[1:]) for t in tensors]
+
+                prompt_keys_t, prompt_values = select(prompt_keys_t, h), select(prompt_values, h)
+                prompt_bias = select([prompt_bias], h)[0]
+                completion_keys, completion_values = select(completion_keys, h * n), select(completion_values, h * n)
             g = len(groups)
             x = self.tok(completion[rows, step - 1])[:, None]  # [g * n, 1, D]
-            rope = self._rope((lengths[groups].repeat_interleave(n) + step - 1)[:, None])
-            for block, (k_p, v_p), (k_c, v_c) in zip(self.blocks, prompt_kv, completion_kv):
+            position = lengths[groups].repeat_interleave(n) + step - 1  # [g * n]
+            rope = (cos_table[0, 0, position][:, None, None], sin_table[0, 0, position][:, None, None])
+            for block, k_pt, v_p, k_c, v_c in zip(self.blocks, prompt_keys_t, prompt_values, completion_keys, completion_values):
                 q, k, v = block.qkv_heads(x, rope)  # [g * n, H, 1, d_head]
-                k_c[:, :, step - 1: step] = k
-                v_c[:, :, step - 1: step] = v
-                h = q.shape[1]
-                q_groups = q.view(g, n, h, self.d_head).transpose(1, 2)  # [g, H, n, d_head]
-                scores_p = (q_groups @ k_p.transpose(-1, -2)) * scale  # [g, H, n, T_p]
-                scores_p = scores_p.masked_fill(~prompt_allowed, -math.inf)
-                scores_p = scores_p.transpose(1, 2).reshape(g * n, h, -1)  # [g * n, H, T_p]
-                scores_c = (q * k_c[:, :, :step]).sum(-1) * scale  # [g * n, H, step]
-                probs = torch.softmax(torch.cat([scores_p, scores_c], dim=-1), dim=-1)
-                probs_p, probs_c = probs[..., : scores_p.shape[-1]], probs[..., scores_p.shape[-1]:]
-                y_p = probs_p.reshape(g, n, h, -1).transpose(1, 2) @ v_p  # [g, H, n, d_head]
-                y_p = y_p.transpose(1, 2).reshape(g * n, h, self.d_head)
-                y_c = (probs_c[..., None] * v_c[:, :, :step]).sum(-2)  # [g * n, H, d_head]
-                x = block.residual(x, (y_p + y_c)[:, :, None])
+                # (group, sample, head) -> (group, head, sample)
+                q = q.reshape(g, n, h, d_head).transpose(1, 2).reshape(g * h, n, d_head)
+                k_c.view(g, h, n, max_new_tokens, d_head)[:, :, :, step - 1] = k.reshape(g, n, h, d_head).transpose(1, 2)
+                v_c.view(g, h, n, max_new_tokens, d_head)[:, :, :, step - 1] = v.reshape(g, n, h, d_head).transpose(1, 2)
+                scores_p = torch.baddbmm(prompt_bias, q, k_pt, alpha=scale)  # [g * H, n, T_p], padding -inf
+                scores_c = torch.bmm(q.reshape(g * h * n, 1, d_head), k_c[:, :step].transpose(1, 2)) * scale  # [g*H*n, 1, step]
+                probs = torch.softmax(torch.cat([scores_p, scores_c.view(g * h, n, step)], dim=-1), dim=-1)
+                y = torch.bmm(probs[..., :t_prompt], v_p)  # [g * H, n, d_head]
+                y = y + torch.bmm(probs[..., t_prompt:].reshape(g * h * n, 1, step), v_c[:, :step]).view(g * h, n, d_head)
+                x = block.residual(x, y.view(g, h, n, d_head).transpose(1, 2).reshape(g * n, h, 1, d_head))
             logits = self._logits(x[:, -1])
             # finished rows of a live group are computed but not reported
             yield rows[alive], logits[alive]
