@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from passkrl.train.config import TrainConfig
-from passkrl.train.precision import autocast, bf16_supported
+from passkrl.train.precision import bf16_supported
 from passkrl.train.trainer import build
+from passkrl.train.warmup import train_step
 
 PRECISIONS = ("float32", "bfloat16")
 GROUPS = {  # operator name fragments -> what they are
@@ -34,18 +35,14 @@ GROUPS = {  # operator name fragments -> what they are
 
 
 def make_step(policy, problems: list, batch_size: int, precision: str, seed: int = 0):
-    """One warm-up step as ``passkrl.train.warmup`` takes it: loss under ``precision``, backward, clip, AdamW."""
+    """The warm-up's own step (``passkrl.train.warmup.train_step``) on a fresh batch each call, its AdamW
+    as the warm-up builds it (the learning-rate schedule aside)."""
     rng = np.random.default_rng(seed)
     optimizer = torch.optim.AdamW(policy.model.parameters(), lr=1e-5, weight_decay=0.01)
 
     def step() -> None:
         batch = [problems[i] for i in rng.choice(len(problems), size=batch_size, replace=False)]
-        with autocast(precision):
-            loss = policy.supervised_loss(batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.model.parameters(), 1.0)
-        optimizer.step()
+        train_step(policy, optimizer, batch, precision)
 
     return step
 

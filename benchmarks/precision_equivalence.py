@@ -14,8 +14,9 @@ twice, ``--precision float32`` and ``--precision bfloat16``, and compared:
    precision. On each run's final policy, answers are sampled (float32) and their log-probabilities
    recomputed under float32 and under bfloat16 autocast: the mean |log ratio| over answer tokens is
    how far from on-policy the first mini-batch would be if the old log-probabilities were the
-   sampler's. (The trainer recomputes them with the update's own arithmetic, so its logged
-   ``first_log_ratio`` is 0 in both precisions; also printed.)
+   sampler's. (The trainer takes them from the update's own arithmetic, so its ratio starts at 1;
+   its logged ``first_log_ratio`` is this same sampler/update disagreement on the first mini-batch
+   of every step, also printed; runs from before it measured that, logged ~0.)
 
 Runs are kept under ``--out`` and reused when rerun (a finished run is read, not retrained); the
 warm-ups use ``$PASSKRL_CACHE`` like any run.

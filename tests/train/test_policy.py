@@ -58,6 +58,10 @@ def test_the_maze_and_text_policies_share_the_tiny_models_sampling():
     assert out.completion_ids.shape[1] <= policy.answer_limit(mazes)
     logprobs, _ = policy.token_logprobs(out)
     torch.testing.assert_close(logprobs.detach(), out.old_logprobs, atol=1e-5, rtol=0)  # the update's own pass
+    unscored = policy.sample(mazes, 3, temperature=1.0, top_p=1.0, generator=torch.Generator().manual_seed(0),
+                             logprobs=False)  # the sampler's own log-probabilities, the same to rounding
+    assert unscored.answers == out.answers and not torch.equal(unscored.old_logprobs, torch.zeros_like(logprobs))
+    torch.testing.assert_close(unscored.old_logprobs, out.old_logprobs, atol=1e-5, rtol=0)
     assert policy.score(mazes, out.answers, partial=False).shape == (6,)
     assert policy.eval_group(mazes[0]) == 7
 

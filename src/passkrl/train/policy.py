@@ -121,9 +121,11 @@ class Policy(Protocol):
                logprobs: bool = True) -> Rollout:
         """``n`` answers per item, with their log-probabilities under the sampling policy.
 
-        ``logprobs=False`` leaves ``old_logprobs`` at zero, for :meth:`add_logprobs` to fill once the
-        rollout is final, and ``mean_entropy`` at what the sampler saw (the entropy of the logits it
-        drew each token from), or NaN for a policy whose sampler does not report it."""
+        ``logprobs=False`` skips the no-grad pass of :meth:`add_logprobs`: ``old_logprobs`` are then what
+        the sampler computed (zero for a policy whose sampler does not report them) and ``mean_entropy``
+        what the sampler saw (the entropy of the logits it drew each token from), or NaN where it does not
+        report it. The trainer takes the old log-probabilities the ratio is made of from the update's own
+        passes (:func:`passkrl.train.trainer.rl_step`)."""
 
     def add_logprobs(self, rollout: Rollout) -> Rollout:
         """Fill ``old_logprobs`` and ``mean_entropy`` by one no-grad pass of :meth:`token_logprobs`."""
@@ -173,7 +175,7 @@ class TinyPolicy:
         # the sampler's entropies: the same network on the cached path, equal to add_logprobs' to rounding
         mean_entropy = mean_over_answer(out.entropy, completion_mask)
         rollout = Rollout(out.prompt_ids, out.prompt_mask, out.completion_ids, completion_mask,
-                          torch.zeros_like(completion_mask), mean_entropy,
+                          out.logprobs * completion_mask, mean_entropy,
                           [self.tokenizer.decode(row.tolist()) for row in out.completion_ids], n)
         return self.add_logprobs(rollout) if logprobs else rollout
 

@@ -9,9 +9,11 @@ logits, so ``log pi - log pi_old`` is a difference of two float32 numbers comput
 
 Sampling stays float32: at the rollout's batch sizes the sampler is bound by the many small
 operations of each decoding step, not by its products, and measured no faster in bfloat16
-(docs/training.md, "Speed"). The old log-probabilities are recomputed by the update's own
-computation (``add_logprobs``) under the same precision as the update, so the first mini-batch's
-ratio is 1 up to rounding; the trainer logs its mean ``|log ratio|`` as ``first_log_ratio``.
+(docs/training.md, "Speed"). The old log-probabilities come from the update's own computation under
+the same precision as the update (the first mini-batch's own forward pass, and a no-grad pass for the
+later ones before the first optimiser step), so the ratio starts at exactly 1; the trainer logs the
+mean ``|log pi_update - log pi_sampler|`` of the first mini-batch as ``first_log_ratio`` (~1e-7 in
+float32, a few thousandths under bfloat16 autocast).
 
 ``auto``, the default, picks bfloat16 when :func:`bf16_supported` says the device computes it natively,
 and float32 otherwise: on a 2-core CPU with AVX512-BF16 the warm-up step is 1.37x faster, and three

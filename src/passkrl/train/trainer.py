@@ -208,7 +208,7 @@ def collect_batch(policy: Policy, data: TrainingData, cfg: TrainConfig, step: in
     score_s = 0.0
     for start in range(0, len(order), cfg.n_prompts):
         problems = [data.train[i] for i in order[start : start + cfg.n_prompts]]
-        # log-probabilities later, for the groups kept only (most sampled groups are dropped)
+        # no scoring pass: the update computes the old log-probabilities of the groups it keeps
         rollout = policy.sample(problems, cfg.n_rollouts, temperature=cfg.temperature, top_p=1.0, generator=rollout_gen,
                                 logprobs=False)
         rounds_sampled.append((problems, rollout))
@@ -238,8 +238,9 @@ def collect_batch(policy: Policy, data: TrainingData, cfg: TrainConfig, step: in
         rollout = concat([rounds_sampled[r][1].groups([i]) for r, i, _, _ in groups])
     else:  # the one round as sampled
         problems, rollout = rounds_sampled[0]
-    with autocast(cfg.precision):  # the update's own computation, so that the first ratio is 1 up to rounding
-        policy.add_logprobs(rollout)  # one pass over the trained batch: old log-probs and entropies
+    if np.isnan(rollout.mean_entropy).any():  # a sampler that reports no entropies (a Hugging Face model)
+        with autocast(cfg.precision):
+            policy.add_logprobs(rollout)
     return Batch(problems, rollout, np.stack([g[2] for g in groups]), np.stack([g[3] for g in groups]), sampled,
                  score_s)
 
@@ -265,20 +266,29 @@ def rl_step(policy: Policy, optimizer: torch.optim.Optimizer, data: TrainingData
     t_adv = time.perf_counter()
 
     # 4. update: DAPO token-level loss over the whole batch, in mini-batches of prompts
-    policy.model.train()
     advantages_b = torch.as_tensor(advantages_pn.reshape(-1), dtype=torch.float32)
     n_tokens_total = int(rollout.completion_mask.sum())
     prompts_per_mini = cfg.n_prompts // cfg.mini_batches
     per_mini = prompts_per_mini * cfg.n_rollouts
+    parts = [rollout.groups(slice(mb * prompts_per_mini, (mb + 1) * prompts_per_mini)) for mb in range(cfg.mini_batches)]
+    # The ratio's denominator, log pi_old, in the update's own arithmetic: the first mini-batch's is its own
+    # forward pass below (detached: the ratio is exactly 1 there), the later ones' are taken now, before the
+    # first optimiser step moves the weights, by a no-grad pass over the same rows.
+    with torch.no_grad(), autocast(cfg.precision):
+        for part in parts[1:]:
+            part.old_logprobs = policy.token_logprobs(part)[0]
+    policy.model.train()
     losses, clip_fracs, grad_norms = [], [], []
-    for mb in range(cfg.mini_batches):
+    for mb, part in enumerate(parts):
         rows = slice(mb * per_mini, (mb + 1) * per_mini)
-        part = rollout.groups(slice(mb * prompts_per_mini, (mb + 1) * prompts_per_mini))
         with autocast(cfg.precision):
             logprobs, entropy = policy.token_logprobs(part)  # each prompt computed once for its n answers
-        if mb == 0:  # on-policy, so ~0: what sampling-time and update-time arithmetic disagree by
+        if mb == 0:
+            # what the sampler's arithmetic (float32, KV cache) and the update's disagree by: ~1e-7 in
+            # float32, ~3e-3 under bfloat16 autocast; the ratio itself is not affected (log pi_old := log pi)
             first_log_ratio = float(((logprobs.detach() - part.old_logprobs).abs() * part.completion_mask).sum()
                                     / part.completion_mask.sum().clamp(min=1))
+            part.old_logprobs = logprobs.detach()
         loss, stats = dapo_policy_loss(
             logprobs, part.old_logprobs, advantages_b[rows], part.completion_mask,
             clip_low=cfg.clip_low, clip_high=cfg.clip_high, entropy_bt=entropy, entropy_coef=cfg.entropy_coef,

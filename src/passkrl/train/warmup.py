@@ -77,6 +77,18 @@ def curve(cfg: TrainConfig) -> list[dict] | None:
         return None
 
 
+def train_step(policy, optimizer: torch.optim.Optimizer, batch: list, precision: str) -> torch.Tensor:
+    """One supervised step: the loss of ``batch`` under ``precision``, backward, gradient norm clipped at 1,
+    the optimiser's step. Returns the loss, detached, in float32 (no synchronising ``.item()``)."""
+    with autocast(precision):
+        loss = policy.supervised_loss(batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(policy.model.parameters(), 1.0)
+    optimizer.step()
+    return loss.detach().float()
+
+
 def warm_up(policy, train_problems: list, cfg: TrainConfig) -> bool:
     """Load the cached warm-up for these settings or train it; returns True if it came from the cache."""
     path = weights_path(cfg)
@@ -104,13 +116,7 @@ def warm_up(policy, train_problems: list, cfg: TrainConfig) -> bool:
         for group in optimizer.param_groups:
             group["lr"] = cfg.warmup_lr * scale
         batch = [train_problems[i] for i in rng.choice(len(train_problems), size=cfg.warmup_batch_size, replace=False)]
-        with autocast(cfg.precision):
-            loss = policy.supervised_loss(batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.model.parameters(), 1.0)
-        optimizer.step()
-        loss_sum += loss.detach().float()
+        loss_sum += train_step(policy, optimizer, batch, cfg.precision)
         if (step + 1) % CURVE_EVERY == 0 or step + 1 == cfg.warmup_steps:
             mean_loss = loss_sum.item() / (step % CURVE_EVERY + 1)
             loss_sum.zero_()
