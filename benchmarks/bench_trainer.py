@@ -192,8 +192,7 @@ def evaluation_times(policy, data, cfg: TrainConfig) -> dict[str, float]:
 
 def dynamic_sampling_times(policy, data, cfg: TrainConfig, steps: int) -> dict[str, list[float]]:
     """Seconds per batch with dynamic sampling: kept groups scored by the update's own passes vs every round scored."""
-    from passkrl.train.precision import autocast
-    from passkrl.train.trainer import collect_batch
+    from passkrl.train.trainer import collect_batch, take_later_old_logprobs
 
     dynamic = dataclasses.replace(cfg, dynamic_sampling=True)
     per_mini = cfg.n_prompts // cfg.mini_batches
@@ -203,9 +202,8 @@ def dynamic_sampling_times(policy, data, cfg: TrainConfig, steps: int) -> dict[s
             start = time.perf_counter()
             batch = collect_batch(sampler, data, dynamic, step)
             if name == "scored by the update":  # rl_step's no-grad pass over the mini-batches after the first
-                with torch.no_grad(), autocast(cfg.precision):
-                    for mb in range(1, cfg.mini_batches):
-                        policy.token_logprobs(batch.rollout.groups(slice(mb * per_mini, (mb + 1) * per_mini)))
+                parts = [batch.rollout.groups(slice(mb * per_mini, (mb + 1) * per_mini)) for mb in range(cfg.mini_batches)]
+                take_later_old_logprobs(policy, parts, cfg.precision)
             times[name].append(time.perf_counter() - start)
         times["rounds"].append(batch.sampled["rounds"])
     return times

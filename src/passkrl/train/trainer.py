@@ -245,6 +245,15 @@ def collect_batch(policy: Policy, data: TrainingData, cfg: TrainConfig, step: in
                  score_s)
 
 
+def take_later_old_logprobs(policy: Policy, parts: list, precision: str) -> None:
+    """The ratio's denominator, log pi_old, in the update's own arithmetic. The first mini-batch's is its own
+    forward pass in :func:`rl_step` (detached: the ratio is exactly 1 there); the later mini-batches' are
+    taken here, before the first optimiser step moves the weights, by a no-grad pass over the same rows."""
+    with torch.no_grad(), autocast(precision):
+        for part in parts[1:]:
+            part.old_logprobs = policy.token_logprobs(part)[0]
+
+
 def rl_step(policy: Policy, optimizer: torch.optim.Optimizer, data: TrainingData, cfg: TrainConfig,
             schedule: KSchedule, step: int) -> dict[str, Any]:
     started = time.perf_counter()
@@ -271,12 +280,7 @@ def rl_step(policy: Policy, optimizer: torch.optim.Optimizer, data: TrainingData
     prompts_per_mini = cfg.n_prompts // cfg.mini_batches
     per_mini = prompts_per_mini * cfg.n_rollouts
     parts = [rollout.groups(slice(mb * prompts_per_mini, (mb + 1) * prompts_per_mini)) for mb in range(cfg.mini_batches)]
-    # The ratio's denominator, log pi_old, in the update's own arithmetic: the first mini-batch's is its own
-    # forward pass below (detached: the ratio is exactly 1 there), the later ones' are taken now, before the
-    # first optimiser step moves the weights, by a no-grad pass over the same rows.
-    with torch.no_grad(), autocast(cfg.precision):
-        for part in parts[1:]:
-            part.old_logprobs = policy.token_logprobs(part)[0]
+    take_later_old_logprobs(policy, parts, cfg.precision)
     policy.model.train()
     losses, clip_fracs, grad_norms = [], [], []
     for mb, part in enumerate(parts):
