@@ -1,7 +1,7 @@
 """How fast one RL step of the embedded trainer is, and where its time goes; measured in one run.
 
-Prints, for the default ``passkrl train`` batch (8 mazes x 32 rollouts, 2 optimiser steps per batch; other
-shapes with ``--n-prompts`` / ``--n-rollouts``):
+Prints, for the default ``passkrl train`` batch (16 mazes x 16 rollouts of 7x7 mazes, 2 optimiser steps per
+batch; other shapes with ``--n-prompts`` / ``--n-rollouts``):
 
 1. **Same work as TRL.** A randomly initialised tiny model of the default size (no warm-up) and an
    HF Llama of the same width, depth and heads (its SwiGLU sized to the same parameter count), on
@@ -26,7 +26,7 @@ shapes with ``--n-prompts`` / ``--n-rollouts``):
    groups from its own passes; the no-grad pass it runs over the later mini-batches is timed here too),
    against the same rounds each scored as sampled (the reference), on the same steps and seeds:
    seconds per batch, rounds per batch, and the ratio.
-6. **The evaluation** of the whole default test pool (384 mazes x 16 answers, same policy as 5):
+6. **The evaluation** of the whole default test pool (256 mazes x 16 answers, same policy as 5):
    entropies reported by the sampler, against a second no-grad pass of the network for them (the
    reference); the same answers (checked), seconds each and the ratio.
 
@@ -227,7 +227,7 @@ def main() -> None:
     # one sampling round per step, as TRL does (dynamic sampling would resample the random model's all-zero groups)
     size = dict(d_model=32, n_layers=1, n_heads=2, train_sizes=(7,), test_sizes=(7,), n_train_problems=200,
                 n_test_problems=2, eval_samples=4, dynamic_max_rounds=2) if args.smoke else {}
-    cfg = TrainConfig(progress=False, n_prompts=args.n_prompts, n_rollouts=args.n_rollouts, k=min(8, args.n_rollouts),
+    cfg = TrainConfig(progress=False, n_prompts=args.n_prompts, n_rollouts=args.n_rollouts, k=min(TrainConfig.k, args.n_rollouts),
                       dynamic_sampling=False, precision=args.precision, **size)
     train_sizes = tuple(cfg.train_sizes)
     answer_limit = max_answer_tokens(train_sizes)

@@ -1,6 +1,6 @@
 """How fast one supervised warm-up step is in float32 and under bfloat16 autocast, and where it goes.
 
-The default warm-up (1,200 steps of 64 mazes of sizes 7 and 9) is most of a default ``passkrl train``.
+The default warm-up (600 steps of 64 7x7 mazes) is the largest part of a default ``passkrl train``.
 This measures its step (loss, backward, AdamW) on the default model in both precisions, in one process,
 alternating the two in rounds so that a change in the machine's load hits both alike: the median
 milliseconds per step of each and their ratio. Then a ``torch.profiler`` table of each, grouped by

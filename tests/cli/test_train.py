@@ -88,9 +88,11 @@ def test_bad_estimator_parameter_values_fail_before_the_warm_up(tmp_path, capsys
 
 
 def test_smoke_keeps_the_options_given_explicitly_even_at_their_default_values():
-    argv = ["--smoke", "--k", "8", "--n-rollouts=32", "--d-model", "128", "--n-heads", "4"]
+    default = TrainConfig()
+    argv = ["--smoke", "--k", str(default.k), f"--n-rollouts={default.n_rollouts}", "--d-model", "128", "--n-heads", "4"]
     cfg = resolve(TrainConfig(smoke=True), explicit_fields(argv))
-    assert (cfg.k, cfg.n_rollouts, cfg.d_model, cfg.n_heads) == (8, 32, 128, 4)
+    assert (cfg.k, cfg.n_rollouts, cfg.d_model, cfg.n_heads) == (default.k, default.n_rollouts, 128, 4)
+    assert (cfg.k, cfg.n_rollouts) != (2, 4)  # what --smoke would have set
     assert cfg.rl_steps == 4 and cfg.n_layers == 1  # the rest is the smoke setting
     plain = resolve(TrainConfig(smoke=True), explicit_fields(["--smoke"]))
     assert (plain.k, plain.d_model, plain.n_heads) == (2, 32, 2)

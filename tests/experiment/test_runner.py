@@ -17,10 +17,11 @@ import pytest
 from passkrl.cli.experiment import parse_settings, run_study
 from passkrl.experiment import runner
 from passkrl.experiment.runner import run_dir_for
-from passkrl.experiment.studies import get_study
+from passkrl.experiment.studies import K, get_study
 from passkrl.runs import directory_lock
 from passkrl.train.config import TrainConfig
 from tests.experiment.tiny_study import TINY
+from tests.former_defaults import FORMER_DEFAULTS
 
 PARENT = """
 import os, sys, time
@@ -38,11 +39,12 @@ if __name__ == "__main__":
 
 
 @pytest.mark.parametrize(("settings", "names"), [
-    (dict(precision="float32"), ("passk-analytic-s0r0-1a26a1db36", "grpo-s0r2-55eab7af76")),
-    (dict(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64, seed=3,
-          precision="float32"),
+    (dict(precision="float32"), ("passk-analytic-s0r0-4a7deb0a92", "grpo-s0r2-95264a9bfb")),
+    (dict(FORMER_DEFAULTS, precision="float32"), ("passk-analytic-s0r0-1a26a1db36", "grpo-s0r2-55eab7af76")),
+    (dict(FORMER_DEFAULTS, train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64,
+          d_model=64, seed=3, precision="float32"),
      ("passk-analytic-s3r0-2bea4c865a", "grpo-s3r2-749e1bcade")),
-    (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16,
+    (dict(FORMER_DEFAULTS, task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16,
           partial_credit=True, precision="float32"),
      ("passk-analytic-s0r0-a7c044018d", "grpo-s0r2-7b3ebf2595")),
 ])
@@ -163,9 +165,9 @@ def test_partly_finished_study_trains_only_the_missing_runs(tmp_path, monkeypatc
     done = []
     runner.execute(specs, jobs=1, log=lambda _: None, on_done=lambda spec, _: done.append(spec.arm.label))
     assert done == ["pass@k then pass@1"]
-    # the schedule switches objective halfway: k = 8 for steps 1-2, then k = 1
+    # the schedule switches objective halfway: the study's k for steps 1-2, then k = 1
     records = [json.loads(line) for line in (specs[1].run_dir / "metrics.jsonl").read_text().splitlines()]
-    assert [r["k"] for r in records if r["kind"] == "train" and r.get("phase") != "pass1"] == [8, 8, 1, 1]
+    assert [r["k"] for r in records if r["kind"] == "train" and r.get("phase") != "pass1"] == [K, K, 1, 1]
 
 
 def test_a_studys_own_settings_come_before_set_quick_and_the_arm():

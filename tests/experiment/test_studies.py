@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from passkrl.experiment import runner
-from passkrl.experiment.studies import STUDIES, WARM_UP, get_study, scaled_lr
+from passkrl.experiment.studies import K, STUDIES, WARM_UP, get_study, scaled_lr
 from passkrl.train.config import TrainConfig
 
 
@@ -28,7 +28,7 @@ def test_every_study_plans_valid_configs_with_paired_arms():
     assert main["pass@1"] == expl["pass@1"] and main["pass@k analytic"] == expl["pass@k analytic"]
     # equal settings under another label are one run too
     k_study = {s.arm.label: s.run_dir for s in runner.plan(get_study("k"), 1, quick=True, out=Path("/x"))}
-    assert k_study["k=8"] == main["pass@k analytic"]
+    assert k_study[f"k={K}"] == main["pass@k analytic"]
 
 
 def test_scaled_lr_follows_the_eta_ratio():

@@ -20,12 +20,13 @@ from passkrl.train.config import (
     resolve,
 )
 from passkrl.train.warmup import cache_key
+from tests.former_defaults import FORMER_DEFAULTS
 
 
 def test_sizes_are_typed_tuples_from_commas_or_spaces():
     assert tyro.cli(TrainConfig, args=["--train-sizes", "7,9,11"]).train_sizes == (7, 9, 11)
     assert tyro.cli(TrainConfig, args=["--test-sizes", "7", "13"]).test_sizes == (7, 13)
-    assert TrainConfig().train_sizes == (7, 9)
+    assert TrainConfig().train_sizes == (7,)
 
 
 def test_sizes_as_text_or_lists_become_tuples_with_errors_naming_the_option():
@@ -36,12 +37,12 @@ def test_sizes_as_text_or_lists_become_tuples_with_errors_naming_the_option():
 
 
 def test_config_files_and_cache_keys_keep_the_text_form():
-    cfg = TrainConfig(train_sizes=(9, 11), precision="float32")
+    cfg = TrainConfig(**{**FORMER_DEFAULTS, "train_sizes": (9, 11)}, precision="float32")
     assert cfg.to_dict()["train_sizes"] == "9,11"
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     # The keys are made from the text "7,9" and "9,11" (they were d58e0b7c30523ba9 and 07dc37414a73cb8a before
     # sizes were typed, at cache version 2; version 3 is the training data that excludes the test pool too):
-    assert cache_key(TrainConfig(precision="float32")) == "5557cef44921194d"
+    assert cache_key(TrainConfig(**FORMER_DEFAULTS, precision="float32")) == "5557cef44921194d"
     assert cache_key(cfg) == "6857d2d0c40c53a0"
 
 
@@ -85,5 +86,5 @@ def test_former_setting_names_keep_working_on_the_command_line_and_in_config_fil
 def test_renamed_settings_are_hashed_under_their_former_names():
     assert {field_name(former) for former in RENAMED} == {"n_train_problems", "n_test_problems"}
     assert hashed_name("n_test_problems") == "n_test_mazes" and hashed_name("d_model") == "d_model"
-    assert hashed_settings(TrainConfig(n_train_problems=300), ("n_train_problems", "train_sizes")) == {
+    assert hashed_settings(TrainConfig(n_train_problems=300, train_sizes=(7, 9)), ("n_train_problems", "train_sizes")) == {
         "n_train_mazes": "300", "train_sizes": "7,9"}

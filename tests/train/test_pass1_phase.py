@@ -58,10 +58,10 @@ def test_arms_and_replicates_share_one_cached_phase(tmp_path, capsys):
 def test_the_phase_trains_the_warm_up_and_its_key_follows_its_settings():
     cfg = TrainConfig(pass1_steps=5)
     same = [dataclasses.replace(cfg, estimator="grpo"), dataclasses.replace(cfg, rl_seed=3),
-            dataclasses.replace(cfg, lr=1e-3), dataclasses.replace(cfg, k=4), dataclasses.replace(cfg, dynamic_sampling=False)]
+            dataclasses.replace(cfg, lr=1e-3), dataclasses.replace(cfg, k=8), dataclasses.replace(cfg, dynamic_sampling=False)]
     assert {pass1_phase.phase_key(c) for c in same} == {pass1_phase.phase_key(cfg)}
     other = [dataclasses.replace(cfg, pass1_lr=1e-3), dataclasses.replace(cfg, pass1_steps=6),
-             dataclasses.replace(cfg, n_rollouts=16), dataclasses.replace(cfg, seed=1)]
+             dataclasses.replace(cfg, n_rollouts=8), dataclasses.replace(cfg, seed=1)]
     assert len({pass1_phase.phase_key(c) for c in other} | {pass1_phase.phase_key(cfg)}) == 5
     assert pass1_phase.start_key(dataclasses.replace(cfg, pass1_steps=0)) != pass1_phase.start_key(cfg)
     phase = pass1_phase.phase_config(dataclasses.replace(cfg, estimator="passk_bootstrap", k=8, dynamic_sampling=True))

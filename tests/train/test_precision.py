@@ -9,13 +9,14 @@ from passkrl.train import precision as precision_module
 from passkrl.train.config import TrainConfig
 from passkrl.train.precision import autocast, resolve
 from passkrl.train.warmup import cache_key
+from tests.former_defaults import FORMER_DEFAULTS
 
 
 def test_precision_resolves_and_keeps_float32_cache_keys():
     """float32 warm-ups keep their cache keys; bfloat16 gets its own; a bad value names the option."""
     assert resolve("float32") == "float32" and resolve("bfloat16") == "bfloat16"
     assert resolve("auto") in ("float32", "bfloat16")
-    base = TrainConfig(precision="float32", progress=False)
+    base = TrainConfig(**FORMER_DEFAULTS, precision="float32", progress=False)
     assert cache_key(base) == "5557cef44921194d"  # the key it had before --precision existed
     assert cache_key(base) != cache_key(TrainConfig(precision="bfloat16", progress=False))
     # the default, auto, is what it resolves to here: its warm-up is that precision's

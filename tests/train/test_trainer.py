@@ -20,6 +20,7 @@ from passkrl.cli import main
 from passkrl.train.config import TrainConfig, resolve
 from passkrl.train.precision import autocast
 from passkrl.train.trainer import build, collect_batch
+from tests.former_defaults import FORMER_DEFAULTS
 from tests.train.run_files import assert_same_run, metrics
 
 
@@ -160,11 +161,13 @@ def test_runs_of_one_warm_up_share_its_step_0_evaluation(tmp_path, monkeypatch, 
 
 
 @pytest.mark.parametrize(("settings", "digest"), [
-    ({}, "3c6133b9fdf3fd24"),
-    (dict(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64, seed=3),
+    ({}, "b92195a517dcb4b0"),
+    (FORMER_DEFAULTS, "3c6133b9fdf3fd24"),
+    (dict(FORMER_DEFAULTS, train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64,
+          d_model=64, seed=3),
      "7c7277e738673e50"),
-    (dict(task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16,
-          partial_credit=True),
+    (dict(FORMER_DEFAULTS, task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500,
+          n_test_problems=16, partial_credit=True),
      "e8ef3a88fb4ca67a"),
 ])
 def test_the_step_0_cache_names_are_pinned(settings, digest, tmp_path, monkeypatch):

@@ -34,7 +34,7 @@ def test_the_maze_refuses_more_test_mazes_than_its_pool_task_options_and_what_me
     with pytest.raises(ValueError, match=r"--task-options \{\"max_terms\": 2\}: the maze task takes no options"):
         resolve(TrainConfig(task_options='{"max_terms": 2}'))
     monkeypatch.setattr(limits, "available_memory_bytes", lambda: 2**20)
-    with pytest.raises(ValueError, match=r"^--n-prompts 8 x --n-rollouts 32: needs at least .* of memory \(the "
+    with pytest.raises(ValueError, match=r"^--n-prompts 16 x --n-rollouts 16: needs at least .* of memory \(the "
                                          r"sampler's key/value cache for 256 answers x \d+ tokens\)"):
         TrainConfig().validate()
     # a text task's answers are a few characters: no such check, however little memory there is

@@ -13,16 +13,19 @@ from passkrl.train.config import TrainConfig, resolve
 from passkrl.train.pass1_phase import phase_key
 from passkrl.train.trainer import build
 from passkrl.train.warmup import CURVE_EVERY, cache_key, curve, curve_path, warm_up, weights_path
+from tests.former_defaults import FORMER_DEFAULTS
 
-MAZE = TrainConfig(train_sizes=(9, 11), test_sizes=(9, 13), n_train_problems=3000, n_test_problems=64, d_model=64,
-                   seed=3, precision="float32")
-TEXT = TrainConfig(task="chain_sum", task_options='{"max_terms": 3}', n_train_problems=500, n_test_problems=16,
-                   partial_credit=True, precision="float32")
+MAZE = TrainConfig(**{**FORMER_DEFAULTS, "train_sizes": (9, 11), "test_sizes": (9, 13), "n_train_problems": 3000},
+                   n_test_problems=64, d_model=64, seed=3, precision="float32")
+TEXT = TrainConfig(**{**FORMER_DEFAULTS, "n_train_problems": 500}, task="chain_sum", task_options='{"max_terms": 3}',
+                   n_test_problems=16, partial_credit=True, precision="float32")
 
 
 @pytest.mark.parametrize(("cfg", "warm_up", "pass1"), [
-    (TrainConfig(precision="float32"), "5557cef44921194d", "6fde795f68b7bd7f"),
-    (TrainConfig(precision="bfloat16"), "c6c642db41edf903", "182d090deca61901"),
+    (TrainConfig(precision="float32"), "73507e1a585de7b2", "3287217a2170ec02"),
+    (TrainConfig(precision="bfloat16"), "b7ca23b21670dbd8", "647bd6deeb665592"),
+    (TrainConfig(**FORMER_DEFAULTS, precision="float32"), "5557cef44921194d", "6fde795f68b7bd7f"),
+    (TrainConfig(**FORMER_DEFAULTS, precision="bfloat16"), "c6c642db41edf903", "182d090deca61901"),
     (MAZE, "dd442b20881093aa", "1aa2a572e93af541"),
     (TEXT, "36b5005d8a4f4fea", "69eadea75f163d40"),
 ])

@@ -8,7 +8,7 @@ Layout of ``--out DIR``::
 
 A run's directory name is made from its full configuration alone (never from an arm's label), so a
 run shared by two studies (the same settings and seed, e.g. GRPO in ``main`` and ``exploration``, or
-``k=8`` in ``k`` and the analytic arm of ``main``) is trained once and reused, and
+``k=4`` in ``k`` and the analytic arm of ``main``) is trained once and reused, and
 a finished run (``eval.json`` present) is never rerun. An interrupted run resumes from its last
 checkpoint (the trainer's own resume, bit-identical to an uninterrupted run).
 

@@ -95,13 +95,13 @@ QUICK_SEEDS = 1
 QUICK_REPLICATES = 2
 
 K = TrainConfig.k
-"""The k of every Pass@k arm unless the arm says otherwise: the trainer's default (8 of 32 answers)."""
+"""The k of every Pass@k arm unless the arm says otherwise: the trainer's default (4 of 16 answers)."""
 
 # Arms shared between studies (the same settings give the same run, which is reused).
 GRPO = Arm("pass@1", {"estimator": "grpo"}, "GRPO: pass@1 training")
 ANALYTIC = Arm("pass@k analytic", {"estimator": "passk_analytic"}, f"analytic Pass@k Training, the study's k ({K} unless --set k=...)")
-"""The headline arms leave ``k`` to the study (``--set k=4`` changes it in every one of them); their run
-directories are those of ``"k": 8`` since their configurations are the same."""
+"""The headline arms leave ``k`` to the study (``--set k=8`` changes it in every one of them); their run
+directories are those of ``"k": K`` since their configurations are the same."""
 
 
 def scaled_lr(k: int, *, n: int = TrainConfig.n_rollouts, base_k: int = 2, base_lr: float = TrainConfig.lr) -> float:
@@ -118,7 +118,7 @@ def scaled_lr(k: int, *, n: int = TrainConfig.n_rollouts, base_k: int = 2, base_
 
 
 def _k_arms() -> tuple[Arm, ...]:
-    """k = 2, 4, 8 at the default learning rate (k = 8 is the default analytic arm), and k = 4, 8 at a
+    """k = 2, 4, 8 at the default learning rate (k = 4 is the default analytic arm), and k = 4, 8 at a
     learning rate scaled from k = 2's (:func:`scaled_lr`)."""
     arms = [
         Arm(f"k={k}", {"estimator": "passk_analytic", "k": k}, f"analytic Pass@k, k = {k}")
