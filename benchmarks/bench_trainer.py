@@ -227,8 +227,8 @@ def main() -> None:
     # one sampling round per step, as TRL does (dynamic sampling would resample the random model's all-zero groups)
     size = dict(d_model=32, n_layers=1, n_heads=2, train_sizes=(7,), test_sizes=(7,), n_train_problems=200,
                 n_test_problems=2, eval_samples=4, dynamic_max_rounds=2) if args.smoke else {}
-    cfg = TrainConfig(progress=False, n_prompts=args.n_prompts, n_rollouts=args.n_rollouts, k=min(TrainConfig.k, args.n_rollouts),
-                      dynamic_sampling=False, precision=args.precision, **size)
+    cfg = TrainConfig(progress=False, n_prompts=args.n_prompts, n_rollouts=args.n_rollouts,
+                      k=min(TrainConfig.k, args.n_rollouts), dynamic_sampling=False, precision=args.precision, **size)
     train_sizes = tuple(cfg.train_sizes)
     answer_limit = max_answer_tokens(train_sizes)
 

@@ -18,7 +18,7 @@ def test_precision_resolves_and_keeps_float32_cache_keys():
     assert resolve("auto") in ("float32", "bfloat16")
     base = TrainConfig(**FORMER_DEFAULTS, precision="float32", progress=False)
     assert cache_key(base) == "5557cef44921194d"  # the key it had before --precision existed
-    assert cache_key(base) != cache_key(TrainConfig(precision="bfloat16", progress=False))
+    assert cache_key(base) != cache_key(TrainConfig(**FORMER_DEFAULTS, precision="bfloat16", progress=False))
     # the default, auto, is what it resolves to here: its warm-up is that precision's
     assert TrainConfig().precision == "auto"
     assert cache_key(TrainConfig(progress=False)) == cache_key(TrainConfig(precision=resolve("auto"), progress=False))
