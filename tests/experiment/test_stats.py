@@ -133,6 +133,20 @@ def test_paired_identical_differences_have_a_zero_width_interval_and_one_run_non
     assert stats.crossed_interval([np.array([])], [0])["mean"] is None
 
 
+def test_runs_whose_means_agree_exactly_still_get_an_interval_from_the_mazes():
+    # two replicates (one warm-up, as --quick runs) with the same per-maze differences, as on an unseen size
+    # where both solve the same two mazes: the rows' part of eq. (3) is exactly 0, only the mazes' part is left
+    first, second = np.zeros(64), np.zeros(64)
+    first[[3, 10]] = second[[3, 10]] = 0.25
+    summary = stats.crossed_interval([first, second], [0, 0])
+    assert summary["parts"][0] == 0.0 and summary["parts"][2] > 0
+    assert summary["low"] < summary["mean"] < summary["high"]
+    assert 0.0 < summary["p"] < 1.0
+    parts = (0.0, 1, 1e-4, 63)
+    low, high = stats.interval_at(0.01, parts, 0.05)
+    assert stats.p_value(0.01, parts, null=low) == pytest.approx(0.05, rel=1e-6)
+
+
 def test_interval_and_p_value_agree():
     parts = (1e-4, 2, 0.0, 0)  # rows only: the t interval with 2 degrees of freedom
     low, high = stats.interval_at(0.02, parts, 0.05)

@@ -109,9 +109,11 @@ def half_width(parts, alpha: float) -> float:
     freedom are too many there (its simulated coverage falls to 92%), this form keeps 95%."""
     v_rows, df_rows, v_mazes, df_mazes = parts
     q = 1.0 - alpha / 2.0
-    width2 = float(scipy_stats.t.ppf(q, df_rows)) ** 2 * v_rows
-    if v_mazes > 0:
-        width2 += float(scipy_stats.t.ppf(q, df_mazes)) ** 2 * v_mazes
+    width2 = 0.0
+    # a part that is exactly 0 adds nothing at any level (its quantile is infinite as alpha -> 0: 0 * inf is NaN)
+    for variance, df in ((v_rows, df_rows), (v_mazes, df_mazes)):
+        if variance > 0:
+            width2 += float(scipy_stats.t.ppf(q, df)) ** 2 * variance
     return float(np.sqrt(width2))
 
 
