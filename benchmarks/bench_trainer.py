@@ -192,18 +192,16 @@ def evaluation_times(policy, data, cfg: TrainConfig) -> dict[str, float]:
 
 def dynamic_sampling_times(policy, data, cfg: TrainConfig, steps: int) -> dict[str, list[float]]:
     """Seconds per batch with dynamic sampling: kept groups scored by the update's own passes vs every round scored."""
-    from passkrl.train.trainer import collect_batch, take_later_old_logprobs
+    from passkrl.train.trainer import collect_batch, mini_batch_parts, take_later_old_logprobs
 
     dynamic = dataclasses.replace(cfg, dynamic_sampling=True)
-    per_mini = cfg.n_prompts // cfg.mini_batches
     times: dict[str, list[float]] = {"scored by the update": [], "every round scored (reference)": [], "rounds": []}
     for step in range(steps):
         for name, sampler in (("scored by the update", policy), ("every round scored (reference)", ScoredEveryRound(policy))):
             start = time.perf_counter()
             batch = collect_batch(sampler, data, dynamic, step)
             if name == "scored by the update":  # rl_step's no-grad pass over the mini-batches after the first
-                parts = [batch.rollout.groups(slice(mb * per_mini, (mb + 1) * per_mini)) for mb in range(cfg.mini_batches)]
-                take_later_old_logprobs(policy, parts, cfg.precision)
+                take_later_old_logprobs(policy, mini_batch_parts(batch.rollout, cfg.mini_batches), cfg.precision)
             times[name].append(time.perf_counter() - start)
         times["rounds"].append(batch.sampled["rounds"])
     return times

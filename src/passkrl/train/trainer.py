@@ -245,6 +245,12 @@ def collect_batch(policy: Policy, data: TrainingData, cfg: TrainConfig, step: in
                  score_s)
 
 
+def mini_batch_parts(rollout, mini_batches: int) -> list:
+    """The rollout split into ``mini_batches`` equal runs of whole groups, in order: one optimiser step each."""
+    per_part = rollout.n_prompts // mini_batches
+    return [rollout.groups(slice(mb * per_part, (mb + 1) * per_part)) for mb in range(mini_batches)]
+
+
 def take_later_old_logprobs(policy: Policy, parts: list, precision: str) -> None:
     """The ratio's denominator, log pi_old, in the update's own arithmetic. The first mini-batch's is its own
     forward pass in :func:`rl_step` (detached: the ratio is exactly 1 there); the later mini-batches' are
@@ -277,9 +283,8 @@ def rl_step(policy: Policy, optimizer: torch.optim.Optimizer, data: TrainingData
     # 4. update: DAPO token-level loss over the whole batch, in mini-batches of prompts
     advantages_b = torch.as_tensor(advantages_pn.reshape(-1), dtype=torch.float32)
     n_tokens_total = int(rollout.completion_mask.sum())
-    prompts_per_mini = cfg.n_prompts // cfg.mini_batches
-    per_mini = prompts_per_mini * cfg.n_rollouts
-    parts = [rollout.groups(slice(mb * prompts_per_mini, (mb + 1) * prompts_per_mini)) for mb in range(cfg.mini_batches)]
+    per_mini = cfg.n_prompts // cfg.mini_batches * cfg.n_rollouts
+    parts = mini_batch_parts(rollout, cfg.mini_batches)
     take_later_old_logprobs(policy, parts, cfg.precision)
     policy.model.train()
     losses, clip_fracs, grad_norms = [], [], []
