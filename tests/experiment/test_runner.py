@@ -172,10 +172,12 @@ def test_partly_finished_study_trains_only_the_missing_runs(tmp_path, monkeypatc
 
 def test_a_studys_own_settings_come_before_set_quick_and_the_arm():
     main = get_study("main")
-    assert main.settings == {"n_test_problems": 512, "eval_samples": 64}
+    assert main.settings == {"n_test_problems": 512, "eval_samples": 64, "eval_every": TrainConfig.rl_steps}
     full = runner.plan(main, 1, quick=False, out=Path("/x"))
     assert {s.config.n_test_problems for s in full} == {512}
-    assert {s.config.n_test_problems for s in runner.plan(main, 1, quick=True, out=Path("/x"))} == {32}
+    assert {s.config.eval_every for s in full} == {TrainConfig.rl_steps}  # evaluated at the start and the end
+    quick = runner.plan(main, 1, quick=True, out=Path("/x"))
+    assert {s.config.n_test_problems for s in quick} == {32} and {s.config.eval_every for s in quick} == {15}
     explicit = runner.plan(main, 1, quick=False, out=Path("/x"), base={"n_test_problems": 64})
     assert {s.config.n_test_problems for s in explicit} == {64}
     # the larger pool is another run: the other studies' pass@1 arm is not silently reused for it

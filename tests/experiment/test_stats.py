@@ -72,9 +72,11 @@ WARMUP_SDS = (0.0, RUN_SD, 2 * RUN_SD, 0.05)
 """Warm-up components tried: none, as large as the replicates', twice that, and 0.05, where warm-ups
 differ more than anything else (which one warm-up seed cannot rule out)."""
 SHAPES = [  # (warm-ups, replicates, test mazes, warm-up sd)
+    *[(5, 1, 384, sd) for sd in WARMUP_SDS],  # the full studies' shape
+    (5, 1, 1024, 0.0),  # main's (512 mazes of each test size)
     *[(3, 2, 384, sd) for sd in WARMUP_SDS],
-    (1, 5, 384, 0.0),  # the committed studies' shape
-    (1, 5, 1536, 0.0),  # main's
+    (1, 5, 384, 0.0),  # the first studies' shape (one warm-up)
+    (1, 5, 1536, 0.0),
 ]
 
 

@@ -2,8 +2,8 @@
 
     passkrl experiment --list
     passkrl experiment main --quick --out runs/experiments       # under 15 minutes on 2 cores
-    passkrl experiment main --out runs/experiments               # the full study (3 warm-ups x 2 RL replicates)
-    passkrl experiment main --seeds 5 --replicates 1 --out runs/experiments   # 5 warm-ups x 1 replicate
+    passkrl experiment main --out runs/experiments               # the full study (5 warm-ups x 1 RL replicate)
+    passkrl experiment main --seeds 3 --replicates 2 --out runs/experiments   # 3 warm-ups x 2 replicates
     passkrl experiment main --out runs/experiments --report-only # rebuild the report from finished runs
     passkrl experiment main --ray                                 # every run a Ray task (local instance, or `ray start`'s)
     passkrl experiment main --ray HEAD:6379 --out /shared/exp     # on a cluster whose nodes share /shared

@@ -26,8 +26,8 @@ is unbiased for (2). Its two parts are estimated with very different degrees of 
 
     mean +- sqrt(t_{W-1}^2 V_rows + t_{M-1}^2 V_mazes),                                     (4)
 
-exact when either part vanishes and conservative between (with three warm-ups the row part gets
-t with 2 degrees of freedom, 4.30, which is what "three independent runs" supports). A value
+exact when either part vanishes and conservative between (with the studies' five warm-ups the row part
+gets t with 4 degrees of freedom, 2.78; with three, 4.30: what "three independent runs" supports). A value
 measured once per run (entropy) has ``M = 1``: (4) is the t interval of the warm-up means.
 
 Rows are warm-ups when the study has at least two; with one warm-up seed they are its replicates,
