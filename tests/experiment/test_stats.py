@@ -2,11 +2,14 @@
 
 Variance components of the simulations come from our first committed studies (one warm-up seed x 5
 replicates, 384 or 1,536 test mazes; in the history of docs/results/*/results.json): for a paired
-pass@8 difference the per-run means scatter with a standard deviation of 0.004 to 0.027 (main's headline: 0.014), and the
-maze term backed out of the committed bootstrap widths (``se^2 - s_run^2 / R``) is a per-maze standard
-deviation of 0.04 to 0.22 (headline: 0.14). One warm-up cannot show the warm-up component, so the
-simulations span none, as large as the replicates', and twice as large; the warm-up x maze and
-run x maze terms are set so that they add what 16 answers per maze would (sd 0.1 and 0.25 per maze).
+pass@8 difference the per-run means scatter with a standard deviation of 0.004 to 0.027 (main's
+headline: 0.014), and the maze term backed out of the committed bootstrap widths
+(``se^2 - s_run^2 / R``) is a per-maze standard deviation of 0.04 to 0.22 (headline: 0.14). One
+warm-up cannot show the warm-up component, so the simulations span none, as large as the
+replicates', twice as large, and 0.05; the five-warm-up main since measured 0.029 for its primary
+difference (per-warm-up pass@4 differences, replicate noise included), inside that span. The
+warm-up x maze and run x maze terms are set so that they add what 16 answers per maze would (sd 0.1
+and 0.25 per maze).
 """
 
 from __future__ import annotations

@@ -159,7 +159,8 @@ _add(Study(
         ANALYTIC,
     ),
     # The headline study measures on the whole held-out pool (512 mazes per size, four times the default):
-    # the unseen 11x11 mazes are rarely solved, so their differences need the larger sample to be decided.
+    # the unseen size's mazes (9x9 at the defaults) are rarely solved, so their differences need the larger
+    # sample to be decided.
     # 64 answers per test maze give unbiased pass@k up to k = 64, where Pass@1 Training's curve may fall
     # below its start's while Pass@k Training's does not.
     # One evaluation of 1,024 mazes x 64 answers takes about three minutes on one CPU thread (most of it
