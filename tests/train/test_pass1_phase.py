@@ -58,14 +58,17 @@ def test_arms_and_replicates_share_one_cached_phase(tmp_path, capsys):
 def test_the_phase_trains_the_warm_up_and_its_key_follows_its_settings():
     cfg = TrainConfig(pass1_steps=5)
     same = [dataclasses.replace(cfg, estimator="grpo"), dataclasses.replace(cfg, rl_seed=3),
-            dataclasses.replace(cfg, lr=1e-3), dataclasses.replace(cfg, k=8), dataclasses.replace(cfg, dynamic_sampling=False)]
+            dataclasses.replace(cfg, lr=1e-3), dataclasses.replace(cfg, k=8), dataclasses.replace(cfg, dynamic_sampling=False),
+            dataclasses.replace(cfg, partial_credit=True)]  # an arm's partial credit continues the binary phase
     assert {pass1_phase.phase_key(c) for c in same} == {pass1_phase.phase_key(cfg)}
     other = [dataclasses.replace(cfg, pass1_lr=1e-3), dataclasses.replace(cfg, pass1_steps=6),
              dataclasses.replace(cfg, n_rollouts=8), dataclasses.replace(cfg, seed=1)]
     assert len({pass1_phase.phase_key(c) for c in other} | {pass1_phase.phase_key(cfg)}) == 5
     assert pass1_phase.start_key(dataclasses.replace(cfg, pass1_steps=0)) != pass1_phase.start_key(cfg)
-    phase = pass1_phase.phase_config(dataclasses.replace(cfg, estimator="passk_bootstrap", k=8, dynamic_sampling=True))
-    assert (phase.estimator, phase.k, phase.dynamic_sampling, phase.lr, phase.rl_steps) == ("grpo", 1, False, cfg.pass1_lr, 5)
+    phase = pass1_phase.phase_config(dataclasses.replace(cfg, estimator="passk_bootstrap", k=8, dynamic_sampling=True,
+                                                         partial_credit=True))
+    assert (phase.estimator, phase.k, phase.dynamic_sampling, phase.partial_credit, phase.lr, phase.rl_steps) == (
+        "grpo", 1, False, False, cfg.pass1_lr, 5)
 
 
 def test_the_phase_changes_the_weights(tmp_path):
