@@ -39,16 +39,19 @@ PASS1_VERSION = 1
 def phase_config(cfg: TrainConfig) -> TrainConfig:
     """The run's settings as the Pass@1 phase uses them: GRPO, k = 1, binary rewards, the paper's DAPO subset,
     ``pass1_lr``. An arm that changes only the compared phase (partial credit, noise rewards, an entropy
-    bonus, another estimator) continues the same checkpoint as every other arm of its warm-up. (A text task
-    built with partial credit scores that way in every phase; its warm-up key already names the choice.)"""
+    bonus, another estimator) continues the same checkpoint as every other arm of its warm-up. A task whose
+    warm-up depends on partial credit (a text task) builds it into its scorer, so every phase of it scores
+    that way and keeps the setting; the maze chooses per scoring call, so its phase is binary."""
+    task_carries_it = "partial_credit" in cfg.training.warmup_fields
     return dataclasses.replace(cfg, estimator="grpo", k=1, k_schedule=None, estimator_params="{}", reward_noise=0.0,
-                               entropy_coef=0.0, dynamic_sampling=False, partial_credit=False, lr=cfg.pass1_lr,
+                               entropy_coef=0.0, dynamic_sampling=False,
+                               partial_credit=cfg.partial_credit if task_carries_it else False, lr=cfg.pass1_lr,
                                rl_steps=cfg.pass1_steps, rl_seed=0)
 
 
 def phase_key(cfg: TrainConfig) -> str:
     warm_up = cache_key(cfg)
-    phase = phase_config(cfg)  # the settings the phase runs with (binary rewards whatever the arm's)
+    phase = phase_config(cfg)  # the settings the phase runs with (on mazes binary rewards, whatever the arm's)
     settings = {name: setting_text(getattr(phase, name)) for name in PASS1_FIELDS}
     settings["warm_up"] = warm_up
     settings["version"] = PASS1_VERSION
